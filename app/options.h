@@ -1,0 +1,36 @@
+#ifndef CAFE_OPTIONS_H
+#define CAFE_OPTIONS_H
+
+#include <stdbool.h>
+
+#include "server/log.h"
+#include "server/server.h"
+
+/* Every command-line flag; each also reads CAFE_<FLAG> from the environment
+ * (--time-scale <-> CAFE_TIME_SCALE). Flags win over the environment. */
+struct options {
+    char host[256];
+    int port;
+    char static_dir[4096];
+    char menu_path[4096]; /* "" = the built-in menu */
+    double time_scale;    /* real seconds per recipe second */
+    unsigned baristas;    /* worker threads for hands-on steps in thread mode */
+    unsigned max_orders;  /* order book keeps the most recent N */
+    unsigned max_brews;   /* brews in flight -> 503 above */
+    unsigned max_queue;   /* barista queue depth -> 503 above */
+    unsigned max_batch;   /* orders in one POST /orders -> 422 above */
+    unsigned slow_callback_ms; /* warn when one callback holds the loop longer */
+    unsigned sse_max_backlog;  /* bytes a stalled event subscriber may queue */
+    enum log_format log_format;
+    bool access_log;
+    struct server_limits limits;
+};
+
+/* Fills opts from defaults, then environment, then argv. Returns 0 to run,
+ * 1 when --help/--version was handled (exit 0), -1 on a bad option (a message
+ * was printed; exit 2). */
+int options_parse(struct options *opts, int argc, char **argv);
+/* One line per setting on stderr at start-up (redis prints its config). */
+void options_log(const struct options *opts);
+
+#endif

@@ -1,0 +1,43 @@
+#!/bin/bash
+# Installs what the project needs on Debian 12, skipping what is already there.
+#   scripts/setup.sh run    build and run the server
+#   scripts/setup.sh test   also everything the test suite uses
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+profile=${1:-run}
+packages=(gcc libc6-dev make cmake pkg-config libevent-dev libjansson-dev node-llhttp ca-certificates)
+if [ "$profile" = test ]; then
+    packages+=(libcmocka-dev curl wrk procps chromium fonts-dejavu-core prometheus
+               podman runc debootstrap uidmap clang libclang-rt-14-dev slowhttptest zzuf
+               valgrind nginx-light util-linux iproute2)
+    # Debian's nodejs unless a Node.js (>= 18) is already installed.
+    if ! command -v node >/dev/null || ! node -e 'process.exit(+process.versions.node.split(".")[0] < 18)'; then
+        packages+=(nodejs)
+    fi
+    command -v npm >/dev/null || packages+=(npm)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+        "${missing[@]}" >/dev/null
+fi
+
+# Browser-side packages (chart library, playwright-core): from package-lock.json.
+if [ "$profile" = test ] || [ ! -d static/vendor ]; then
+    if [ -f package-lock.json ] && { [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; }; then
+        if ! command -v npm >/dev/null; then
+            [ "$(id -u)" -ne 0 ] && sudo=sudo || sudo=
+            DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+        fi
+        npm ci --no-audit --no-fund --loglevel=error
+        touch node_modules
+    fi
+fi

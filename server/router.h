@@ -1,0 +1,37 @@
+#ifndef CAFE_ROUTER_H
+#define CAFE_ROUTER_H
+
+#include <stddef.h>
+
+#include "server/request.h"
+
+/* A handler either answers now (HANDLER_DONE; the response has been sent) or
+ * later (HANDLER_PENDING; it has called request_on_abort() and will answer
+ * from a timer or another event). Like h2o's on_req plus its stop hook. */
+enum handler_status { HANDLER_DONE, HANDLER_PENDING };
+typedef enum handler_status (*handler_fn)(struct request *req);
+
+/* One entry in the greppable route table. pattern is a literal path, may end
+ * in "/*" to capture one more segment (req->route_param), or be "/**" style
+ * prefix ("/static/**") to capture the rest of the path. label names the
+ * route in logs and metrics ("/orders/:id"). */
+struct route {
+    enum http_method method; /* METHOD_GET also answers HEAD */
+    const char *pattern;
+    handler_fn handler;
+    const char *label;
+};
+
+struct route_match {
+    const struct route *route; /* NULL unless status == 200 */
+    const char *param;         /* points into path; param_len bytes */
+    size_t param_len;
+    int status;     /* 200, 404 (no pattern matches) or 405 (no method matches) */
+    char allow[96]; /* for 405: "GET, HEAD, POST" */
+};
+
+/* Finds the route for method + path (decoded, without query). */
+void router_match(const struct route *routes, size_t nroutes, enum http_method method,
+                  const char *path, struct route_match *m);
+
+#endif

@@ -1,0 +1,70 @@
+#ifndef CAFE_SERVER_H
+#define CAFE_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "server/router.h"
+
+struct event_base;
+
+/* Every limit and timeout of the HTTP engine (redis: limits are
+ * configuration). Defaults follow nginx and Node; see server_limits_default(). */
+struct server_limits {
+    size_t max_header_bytes;      /* whole header block, request line included -> 431 */
+    unsigned max_header_fields;   /* -> 431 */
+    size_t max_uri_bytes;         /* -> 414 */
+    size_t max_body_bytes;        /* -> 413, refused before it is read */
+    unsigned header_timeout_ms;   /* total time to receive a header block */
+    unsigned idle_timeout_ms;     /* keep-alive idle, and no body progress */
+    unsigned write_timeout_ms;    /* a client that reads nothing for this long is cut */
+    unsigned max_connections;     /* above it: 503 + Retry-After, then close */
+    unsigned drain_timeout_ms;    /* SIGTERM: time given to in-flight work */
+    size_t max_output_bytes;      /* unread responses buffered before we stop reading */
+};
+
+void server_limits_default(struct server_limits *l);
+
+/* What the application plugs into the engine. All optional except routes. */
+struct server_hooks {
+    const struct route *routes;
+    size_t nroutes;
+    void *app; /* copied to req->app */
+    /* After each response completes or its connection dies: metrics. */
+    void (*on_request_done)(struct request *req, uint64_t duration_ns, void *app);
+    /* Shutdown began: listeners are closed; finish what is in flight. */
+    void (*on_drain_begin)(void *app);
+    /* The drain timeout expired: cancel whatever still runs, answering its
+     * clients; the engine closes the remaining connections after this. */
+    void (*on_drain_timeout)(void *app);
+};
+
+/* Engine counters, read by /metrics and the stats stream. */
+struct server_stats {
+    uint64_t connections_accepted;
+    uint64_t connections_rejected; /* over max_connections */
+    uint64_t requests;
+    uint64_t parse_errors;
+    unsigned open_connections;
+};
+
+struct server;
+
+struct server *server_new(struct event_base *base, const struct server_limits *limits,
+                          const struct server_hooks *hooks);
+/* Binds host:port (port 0 picks a free one) with a SOMAXCONN backlog and starts
+ * accepting. Returns the bound port, or -1 with a message on stderr. */
+int server_listen(struct server *s, const char *host, int port);
+/* Stops accepting and drains: idle connections close now, in-flight requests
+ * get drain_timeout_ms, then event_base_loopexit(). Idempotent. */
+void server_shutdown(struct server *s);
+bool server_draining(const struct server *s);
+const struct server_stats *server_stats(const struct server *s);
+const struct server_limits *server_limits(const struct server *s);
+void server_free(struct server *s);
+
+/* Monotonic clock in nanoseconds (CLOCK_MONOTONIC, not libevent's coarse cache). */
+uint64_t clock_ns(void);
+
+#endif

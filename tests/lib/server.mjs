@@ -1,0 +1,144 @@
+// Starts the real cafe-server on a free port and talks to it over real sockets.
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import http from 'node:http';
+import path from 'node:path';
+
+export const SOURCE_DIR = process.env.CAFE_SOURCE_DIR || process.cwd();
+export const SERVER_BIN = process.env.CAFE_SERVER_BIN || path.join(SOURCE_DIR, 'build/cafe-server');
+
+// Resolves once the server printed "listening on http://HOST:PORT".
+export function startServer(args = [], env = {}) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(SERVER_BIN, ['--port', '0', ...args], {
+      cwd: SOURCE_DIR,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const server = { proc, stderr: '', stdout: '', exited: null };
+    const timer = setTimeout(() => reject(new Error('server did not start:\n' + server.stderr)), 10000);
+    proc.stderr.on('data', (d) => { server.stderr += d; });
+    proc.on('exit', (code, signal) => {
+      server.exited = { code, signal };
+      clearTimeout(timer);
+      reject(new Error(`server exited (${code ?? signal}):\n${server.stderr}`));
+    });
+    proc.stdout.on('data', (d) => {
+      server.stdout += d;
+      const m = /listening on http:\/\/([^:\s]+):(\d+)/.exec(server.stdout);
+      if (m && !server.port) {
+        clearTimeout(timer);
+        server.host = m[1];
+        server.port = Number(m[2]);
+        server.url = `http://${m[1]}:${m[2]}`;
+        resolve(server);
+      }
+    });
+    server.stop = (signal = 'SIGTERM') => stopServer(server, signal);
+    server.waitForLog = (re, ms = 5000) => waitFor(() => re.test(server.stderr), ms, `log ${re}`);
+  });
+}
+
+// Sends signal and resolves with {code, signal} when the process exits.
+export function stopServer(server, signal = 'SIGTERM') {
+  if (server.exited) return Promise.resolve(server.exited);
+  return new Promise((resolve) => {
+    server.proc.once('exit', (code, sig) => resolve({ code, signal: sig }));
+    server.proc.kill(signal);
+  });
+}
+
+export async function waitFor(cond, ms = 5000, what = 'condition') {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+// Writes raw bytes (string, Buffer, or an array of pieces sent with a small
+// pause between them) and resolves with everything read until the server
+// closes the connection or `idleMs` passes with no data.
+export function rawExchange(port, pieces, { idleMs = 1500, pauseMs = 5, halfClose = false } = {}) {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1');
+    const chunks = [];
+    let timer;
+    const finish = (closed) => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve({ data: Buffer.concat(chunks).toString('latin1'), closed });
+    };
+    const arm = () => { clearTimeout(timer); timer = setTimeout(() => finish(false), idleMs); };
+    sock.on('data', (d) => { chunks.push(d); arm(); });
+    sock.on('end', () => finish(true));
+    sock.on('error', (e) => (e.code === 'ECONNRESET' ? finish(true) : reject(e)));
+    sock.on('connect', async () => {
+      arm();
+      const list = Array.isArray(pieces) ? pieces : [pieces];
+      for (const p of list) {
+        if (sock.destroyed) return;
+        sock.write(p);
+        if (list.length > 1) await new Promise((r) => setTimeout(r, pauseMs));
+      }
+      if (halfClose) sock.end();
+    });
+  });
+}
+
+// Splits a raw byte stream into HTTP/1.1 responses (Content-Length or chunked).
+export function parseResponses(data) {
+  const out = [];
+  let rest = data;
+  while (rest.length) {
+    const end = rest.indexOf('\r\n\r\n');
+    if (end < 0) break;
+    const head = rest.slice(0, end).split('\r\n');
+    const [, status] = /^HTTP\/1\.[01] (\d{3})/.exec(head[0]) || [];
+    const headers = {};
+    for (const line of head.slice(1)) {
+      const i = line.indexOf(':');
+      headers[line.slice(0, i).toLowerCase()] = line.slice(i + 1).trim();
+    }
+    rest = rest.slice(end + 4);
+    let body = '';
+    if (headers['transfer-encoding'] === 'chunked') {
+      for (;;) {
+        const eol = rest.indexOf('\r\n');
+        const size = parseInt(rest.slice(0, eol), 16);
+        rest = rest.slice(eol + 2);
+        if (!size) { rest = rest.slice(rest.indexOf('\r\n') + 2); break; }
+        body += rest.slice(0, size);
+        rest = rest.slice(size + 2);
+      }
+    } else if (headers['content-length'] && Number(status) !== 304 && Number(status) >= 200) {
+      const n = Number(headers['content-length']);
+      body = rest.slice(0, n);
+      rest = rest.slice(n);
+    }
+    out.push({ status: Number(status), headers, body, head: head[0] });
+  }
+  return out;
+}
+
+// A request through Node's strict http client: {status, headers, body}.
+export function request(url, { method = 'GET', headers = {}, body, agent = false, timeout = 30000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers, agent, timeout }, (res) => {
+      const chunks = [];
+      res.on('data', (d) => chunks.push(d));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let json;
+        try { json = JSON.parse(text); } catch { json = undefined; }
+        resolve({ status: res.statusCode, headers: res.headers, body: text, json });
+      });
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('request timed out')));
+    req.on('error', reject);
+    if (body !== undefined) req.write(typeof body === 'string' ? body : JSON.stringify(body));
+    req.end();
+  });
+}
