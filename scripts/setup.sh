@@ -30,14 +30,4 @@ if [ ${#missing[@]} -gt 0 ]; then
         "${missing[@]}" >/dev/null
 fi
 
-# Browser-side packages (chart library, playwright-core): from package-lock.json.
-if [ "$profile" = test ] || [ ! -d static/vendor ]; then
-    if [ -f package-lock.json ] && { [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; }; then
-        if ! command -v npm >/dev/null; then
-            [ "$(id -u)" -ne 0 ] && sudo=sudo || sudo=
-            DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
-        fi
-        npm ci --no-audit --no-fund --loglevel=error
-        touch node_modules
-    fi
-fi
+bash scripts/setup-web.sh "$profile" # node_modules (npm ci) and static/vendor/
