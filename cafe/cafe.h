@@ -33,7 +33,9 @@ enum order_status {
 };
 #define ORDER_NSTATUSES 5
 
-enum step_status { STEP_PENDING, STEP_RUNNING, STEP_DONE, STEP_DROPPED };
+/* pending: waits for its `after` steps; queued: waits for a free barista
+ * (thread mode); dropped: cancelled before it finished. */
+enum step_status { STEP_PENDING, STEP_QUEUED, STEP_RUNNING, STEP_DONE, STEP_DROPPED };
 
 struct order_step {
     enum step_status status;
@@ -57,6 +59,7 @@ struct order {
     int64_t accepted_unix_ms;                      /* wall clock, for display */
 
     /* Private to cafe/. */
+    struct cafe *cafe;
     unsigned refs;
     struct brew *brew; /* NULL once finished */
     void (*waiter)(struct order *o, void *arg);
@@ -112,6 +115,11 @@ enum cafe_admit cafe_order_place(struct cafe *c, const struct order_spec *spec, 
  * the loop thread, when the order reaches ready/cancelled/failed. fn NULL
  * detaches (a client that went away). */
 void order_wait(struct order *o, void (*fn)(struct order *o, void *arg), void *arg);
+
+/* Keeps an order alive past its brew and its eviction from the book (a batch
+ * holds its orders until it answers). */
+void order_ref(struct order *o);
+void order_unref(struct order *o);
 
 /* The order with this id, or NULL if unknown or evicted from the book. */
 struct order *cafe_order_find(struct cafe *c, uint64_t id);

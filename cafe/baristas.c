@@ -1,0 +1,216 @@
+#include "cafe/baristas.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "server/xmalloc.h"
+
+/* A doubly linked FIFO of jobs; guarded by the pool lock. */
+struct job_list {
+    struct barista_job *head, *tail;
+    unsigned len;
+};
+
+struct baristas {
+    pthread_mutex_t lock;
+    pthread_cond_t work;   /* signalled when a job is queued or stop is set */
+    struct job_list queue; /* waiting for a barista */
+    struct job_list done;  /* finished, waiting for the loop */
+    unsigned busy;
+    bool stop;
+    int efd; /* eventfd the loop watches */
+    struct event *ev;
+    unsigned nthreads;
+    pthread_t threads[];
+};
+
+uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void sleep_ns(uint64_t ns)
+{
+    /* An absolute deadline, so a signal that interrupts the sleep does not
+     * stretch it. */
+    uint64_t end = mono_ns() + ns;
+    struct timespec ts = {.tv_sec = (time_t)(end / 1000000000u),
+                          .tv_nsec = (long)(end % 1000000000u)};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+        ;
+}
+
+static void list_push(struct job_list *l, struct barista_job *j)
+{
+    j->next = NULL;
+    j->prev = l->tail;
+    if (l->tail)
+        l->tail->next = j;
+    else
+        l->head = j;
+    l->tail = j;
+    l->len++;
+}
+
+static void list_unlink(struct job_list *l, struct barista_job *j)
+{
+    if (j->prev)
+        j->prev->next = j->next;
+    else
+        l->head = j->next;
+    if (j->next)
+        j->next->prev = j->prev;
+    else
+        l->tail = j->prev;
+    j->prev = j->next = NULL;
+    l->len--;
+}
+
+static void *barista_main(void *arg)
+{
+    struct baristas *p = arg;
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        while (!p->queue.head && !p->stop)
+            pthread_cond_wait(&p->work, &p->lock);
+        if (p->stop)
+            break;
+        struct barista_job *j = p->queue.head;
+        list_unlink(&p->queue, j);
+        j->state = JOB_IN_HANDS;
+        j->started_ns = mono_ns();
+        p->busy++;
+        pthread_mutex_unlock(&p->lock);
+
+        sleep_ns(j->work_ns); /* the hands-on step itself */
+
+        pthread_mutex_lock(&p->lock);
+        j->ended_ns = mono_ns();
+        j->state = JOB_FINISHED;
+        p->busy--;
+        bool wake = p->done.head == NULL;
+        list_push(&p->done, j);
+        if (wake) {
+            uint64_t one = 1;
+            /* Cannot fail short of a counter overflow; the loop reads it to 0. */
+            ssize_t w = write(p->efd, &one, sizeof(one));
+            (void)w;
+        }
+    }
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+/* Hands finished jobs back, outside the lock: done may submit more work. */
+static void done_drain(struct baristas *p)
+{
+    pthread_mutex_lock(&p->lock);
+    struct barista_job *j = p->done.head;
+    p->done.head = p->done.tail = NULL;
+    p->done.len = 0;
+    pthread_mutex_unlock(&p->lock);
+    while (j) {
+        struct barista_job *next = j->next;
+        j->prev = j->next = NULL;
+        j->done(j);
+        j = next;
+    }
+}
+
+static void on_done_ready(evutil_socket_t fd, short what, void *arg)
+{
+    uint64_t n;
+    ssize_t r = read(fd, &n, sizeof(n)); /* EAGAIN is fine: nothing new */
+    (void)r;
+    done_drain(arg);
+}
+
+struct baristas *baristas_new(struct event_base *base, unsigned n)
+{
+    struct baristas *p = xcalloc(1, sizeof(*p) + n * sizeof(pthread_t));
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->work, NULL);
+    p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (p->efd < 0) {
+        fprintf(stderr, "baristas: eventfd: %s\n", strerror(errno));
+        goto fail;
+    }
+    p->ev = event_new(base, p->efd, EV_READ | EV_PERSIST, on_done_ready, p);
+    event_add(p->ev, NULL);
+    for (; p->nthreads < n; p->nthreads++) {
+        int err = pthread_create(&p->threads[p->nthreads], NULL, barista_main, p);
+        if (err) {
+            fprintf(stderr, "baristas: pthread_create: %s\n", strerror(err));
+            baristas_free(p);
+            return NULL;
+        }
+    }
+    return p;
+fail:
+    pthread_cond_destroy(&p->work);
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+    return NULL;
+}
+
+void baristas_free(struct baristas *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->lock);
+    p->stop = true;
+    pthread_cond_broadcast(&p->work);
+    pthread_mutex_unlock(&p->lock);
+    for (unsigned i = 0; i < p->nthreads; i++)
+        pthread_join(p->threads[i], NULL);
+    /* No thread is left: hand back what never ran, then what finished. */
+    while (p->queue.head) {
+        struct barista_job *j = p->queue.head;
+        list_unlink(&p->queue, j);
+        j->done(j);
+    }
+    done_drain(p);
+    event_free(p->ev);
+    close(p->efd);
+    pthread_cond_destroy(&p->work);
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+}
+
+void baristas_submit(struct baristas *p, struct barista_job *job)
+{
+    job->state = JOB_QUEUED;
+    job->started_ns = job->ended_ns = 0;
+    pthread_mutex_lock(&p->lock);
+    list_push(&p->queue, job);
+    pthread_cond_signal(&p->work);
+    pthread_mutex_unlock(&p->lock);
+}
+
+bool baristas_drop(struct baristas *p, struct barista_job *job)
+{
+    pthread_mutex_lock(&p->lock);
+    bool queued = job->state == JOB_QUEUED;
+    if (queued)
+        list_unlink(&p->queue, job);
+    pthread_mutex_unlock(&p->lock);
+    return queued;
+}
+
+void baristas_stats(struct baristas *p, struct barista_stats *st)
+{
+    pthread_mutex_lock(&p->lock);
+    st->queued = p->queue.len;
+    st->busy = p->busy;
+    st->threads = p->nthreads;
+    pthread_mutex_unlock(&p->lock);
+}

@@ -1,0 +1,58 @@
+#ifndef CAFE_BARISTAS_H
+#define CAFE_BARISTAS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* A pool of barista threads for hands-on steps in thread mode
+ * (asyncio.to_thread). The loop submits jobs; a barista "does" one by
+ * sleeping work_ns; finished jobs come back to the loop through a mutex-guarded
+ * list and one eventfd (NOTES §6, h2o's multithread queue): a barista writes
+ * the eventfd only when the list goes empty -> non-empty, the loop drains the
+ * whole list per wake-up. Baristas never touch libevent or connections; the
+ * loop never blocks on them. */
+
+struct event_base;
+struct baristas;
+
+enum barista_job_state { JOB_QUEUED, JOB_IN_HANDS, JOB_FINISHED };
+
+/* Embed this in your own job struct. Fields marked (loop) are only touched by
+ * the loop thread; the rest belong to whoever holds the pool lock. */
+struct barista_job {
+    struct barista_job *prev, *next;
+    enum barista_job_state state;
+    uint64_t work_ns;    /* set before submitting: how long the step takes */
+    uint64_t started_ns; /* CLOCK_MONOTONIC when a barista took it */
+    uint64_t ended_ns;
+    /* (loop) Called on the loop thread once the job is finished, or when the
+     * pool is freed with the job still queued (state JOB_QUEUED then). Owns
+     * the job from then on. */
+    void (*done)(struct barista_job *job);
+};
+
+/* Starts n threads. NULL (after a message on stderr) if they cannot start. */
+struct baristas *baristas_new(struct event_base *base, unsigned n);
+/* Stops and joins the threads (a step in hand is finished first), then hands
+ * every job still queued or finished back to its done callback. */
+void baristas_free(struct baristas *p);
+
+void baristas_submit(struct baristas *p, struct barista_job *job);
+/* Takes a job back out of the queue: true if it was still queued (it is the
+ * caller's again and done will not be called), false if a barista has it in
+ * hand or it finished (done will be called as usual). */
+bool baristas_drop(struct baristas *p, struct barista_job *job);
+
+struct barista_stats {
+    unsigned queued;
+    unsigned busy;
+    unsigned threads;
+};
+void baristas_stats(struct baristas *p, struct barista_stats *st);
+
+/* CLOCK_MONOTONIC in nanoseconds; safe from any thread. */
+uint64_t mono_ns(void);
+/* Sleeps ns on the calling thread, resuming after signals. */
+void sleep_ns(uint64_t ns);
+
+#endif

@@ -1,0 +1,501 @@
+/* The brew scheduler: runs each order's recipe graph on the event loop in one
+ * of three modes (SPEC "sync vs async vs thread").
+ *
+ * - sync: the whole recipe runs inside one loop callback, step after step,
+ *   each a blocking sleep. Every other client stalls meanwhile -- the point.
+ * - async: waiting steps are timers, all started at once (asyncio.gather);
+ *   hands-on steps then block the loop one at a time, like a coroutine that
+ *   never awaits.
+ * - thread: waiting steps are timers; hands-on steps go to the barista pool
+ *   and come back through its eventfd, so the loop never blocks.
+ *
+ * A brew holds a reference on its order, never a connection: whoever waits
+ * for it registered a waiter with order_wait() and may detach at any time. */
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cafe/cafe-internal.h"
+#include "server/log.h"
+#include "server/xmalloc.h"
+
+struct brew;
+
+/* One step of one brew while it runs. */
+struct step_run {
+    struct brew *brew;
+    unsigned idx;
+    struct event *timer;   /* a waiting step's timer (async/thread) */
+    struct hands_job *job; /* a hands-on step with the baristas (thread) */
+};
+
+/* A hands-on step handed to the baristas. run is NULL once the brew let go
+ * (cancelled while the step was in a barista's hands): the result is dropped. */
+struct hands_job {
+    struct barista_job job; /* first: the pool hands this pointer back */
+    struct step_run *run;
+};
+
+struct brew {
+    struct cafe *cafe;
+    struct order *order;        /* a reference */
+    struct brew *prev, *next;   /* cafe->brews */
+    struct brew *qprev, *qnext; /* on queue, if any */
+    struct brew_queue *queue;   /* cafe->starting, cafe->sync or NULL */
+    struct event *deadline;     /* timeout_ms (async/thread, and sync while queued) */
+    uint64_t deadline_ns;       /* 0: none */
+    uint32_t started, done;     /* step bitmasks */
+    struct step_run runs[];
+};
+
+static void brew_advance(struct brew *b);
+
+/* --- queues and lists --------------------------------------------------- */
+
+static void queue_push(struct brew_queue *q, struct brew *b)
+{
+    b->queue = q;
+    b->qnext = NULL;
+    b->qprev = q->tail;
+    if (q->tail)
+        q->tail->qnext = b;
+    else
+        q->head = b;
+    q->tail = b;
+}
+
+static void queue_remove(struct brew *b)
+{
+    struct brew_queue *q = b->queue;
+    if (!q)
+        return;
+    if (b->qprev)
+        b->qprev->qnext = b->qnext;
+    else
+        q->head = b->qnext;
+    if (b->qnext)
+        b->qnext->qprev = b->qprev;
+    else
+        q->tail = b->qprev;
+    b->queue = NULL;
+    b->qprev = b->qnext = NULL;
+}
+
+static struct brew *queue_pop(struct brew_queue *q)
+{
+    struct brew *b = q->head;
+    if (b)
+        queue_remove(b);
+    return b;
+}
+
+static void kick(struct cafe *c)
+{
+    /* A zero timeout, not event_active(): timers become active only after the
+     * loop has polled for I/O, so queued sync brews take turns with other
+     * clients instead of running back to back in one pass. */
+    static const struct timeval now = {0, 0};
+    evtimer_add(c->kick, &now);
+}
+
+/* --- time --------------------------------------------------------------- */
+
+static uint64_t step_ns(const struct cafe *c, const struct step_def *st)
+{
+    double ns = st->seconds * c->cfg.time_scale * 1e9;
+    return ns < 1 ? 1 : (uint64_t)ns;
+}
+
+/* The timeval to arm a step's timer with: one of libevent's O(1) common
+ * timeout queues per distinct duration (a menu has few), or a plain timeout
+ * in *plain once the table or libevent's 256 per base run out. */
+static const struct timeval *step_timeout(struct cafe *c, uint64_t ns, struct timeval *plain)
+{
+    uint64_t us = (ns + 999) / 1000;
+    plain->tv_sec = (time_t)(us / 1000000u);
+    plain->tv_usec = (suseconds_t)(us % 1000000u);
+    for (unsigned i = 0; i < c->ncommon; i++)
+        if (c->common[i].us == us)
+            return c->common[i].tv;
+    if (c->ncommon == CAFE_MAX_COMMON_TIMEOUTS)
+        return plain;
+    const struct timeval *tv = event_base_init_common_timeout(c->base, plain);
+    if (!tv)
+        return plain;
+    c->common[c->ncommon].us = us;
+    c->common[c->ncommon].tv = tv;
+    c->ncommon++;
+    return tv;
+}
+
+/* --- step transitions --------------------------------------------------- */
+
+static void step_started(struct brew *b, unsigned i, uint64_t at_ns)
+{
+    struct cafe *c = b->cafe;
+    struct order *o = b->order;
+    b->started |= 1u << i;
+    o->steps[i].status = STEP_RUNNING;
+    o->steps[i].start_ms = order_offset_ms(o, at_ns);
+    if (o->status == ORDER_QUEUED) {
+        o->started_ns = at_ns;
+        order_set_status(c, o, ORDER_BREWING);
+    }
+    cafe_notify(c, o, CAFE_STEP_STARTED, (int)i);
+}
+
+static void step_done(struct brew *b, unsigned i, uint64_t at_ns)
+{
+    struct order *o = b->order;
+    b->done |= 1u << i;
+    o->steps[i].status = STEP_DONE;
+    o->steps[i].end_ms = order_offset_ms(o, at_ns);
+    cafe_notify(b->cafe, o, CAFE_STEP_DONE, (int)i);
+}
+
+/* Runs a hands-on step on the loop thread (sync and async): the loop is
+ * blocked for its whole duration, and says so in the slow-callback log. */
+static void step_block(struct brew *b, unsigned i, const char *mode)
+{
+    struct cafe *c = b->cafe;
+    const struct step_def *def = &b->order->item->steps[i];
+    uint64_t t0 = mono_ns();
+    step_started(b, i, t0);
+    sleep_ns(step_ns(c, def));
+    uint64_t t1 = mono_ns();
+    step_done(b, i, t1);
+    c->st.loop_blocked_ns += t1 - t0;
+    char what[128];
+    snprintf(what, sizeof(what), "%s brew %s step %s", mode, b->order->item->name, def->name);
+    log_slow_callback(what, t1 - t0);
+}
+
+/* --- finishing ---------------------------------------------------------- */
+
+/* Lets go of a step that has not finished: its timer is dropped, its queued
+ * barista work taken back, a step already in a barista's hands detached. */
+static void step_drop(struct brew *b, struct step_run *r)
+{
+    struct order_step *st = &b->order->steps[r->idx];
+    if (r->timer) {
+        event_free(r->timer);
+        r->timer = NULL;
+    }
+    if (r->job) {
+        if (baristas_drop(b->cafe->baristas, &r->job->job))
+            free(r->job);
+        else
+            r->job->run = NULL;
+        r->job = NULL;
+    }
+    if (st->status != STEP_DONE)
+        st->status = STEP_DROPPED;
+}
+
+/* Ends the brew: the order moves to its final status, the observer and then
+ * the waiter hear of it, and the brew's reference on the order goes. */
+static void brew_finish(struct brew *b, enum order_status status, const char *reason)
+{
+    struct cafe *c = b->cafe;
+    struct order *o = b->order;
+    for (unsigned i = 0; status != ORDER_READY && i < o->item->nsteps; i++)
+        step_drop(b, &b->runs[i]);
+    if (b->deadline)
+        event_free(b->deadline);
+    queue_remove(b);
+    if (b->prev)
+        b->prev->next = b->next;
+    else
+        c->brews = b->next;
+    if (b->next)
+        b->next->prev = b->prev;
+    free(b);
+
+    o->brew = NULL;
+    o->reason = reason;
+    order_set_status(c, o, status);
+    void (*waiter)(struct order *, void *) = o->waiter;
+    o->waiter = NULL;
+    if (waiter)
+        waiter(o, o->waiter_arg);
+    order_unref(o);
+}
+
+static void brew_time_out(struct brew *b)
+{
+    b->order->timed_out = true;
+    brew_finish(b, ORDER_CANCELLED, "timeout_ms passed");
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    struct brew *b = arg;
+    event_free(b->deadline);
+    b->deadline = NULL;
+    brew_time_out(b);
+}
+
+/* --- the three ways to run steps ------------------------------------------ */
+
+static void on_step_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct step_run *r = arg;
+    struct brew *b = r->brew;
+    event_free(r->timer);
+    r->timer = NULL;
+    step_done(b, r->idx, mono_ns());
+    brew_advance(b);
+}
+
+static void step_arm(struct brew *b, unsigned i)
+{
+    struct cafe *c = b->cafe;
+    struct step_run *r = &b->runs[i];
+    struct timeval plain;
+    step_started(b, i, mono_ns());
+    r->timer = evtimer_new(c->base, on_step_timer, r);
+    evtimer_add(r->timer, step_timeout(c, step_ns(c, &b->order->item->steps[i]), &plain));
+}
+
+static void on_job_done(struct barista_job *job)
+{
+    struct hands_job *hj = (struct hands_job *)job;
+    struct step_run *r = hj->run;
+    enum barista_job_state state = job->state;
+    uint64_t started = job->started_ns, ended = job->ended_ns;
+    free(hj);
+    if (!r) /* the brew was cancelled while the step was in hand */
+        return;
+    struct brew *b = r->brew;
+    r->job = NULL;
+    if (state != JOB_FINISHED) { /* the pool shut down with it still queued */
+        brew_finish(b, ORDER_FAILED, "the baristas went home");
+        return;
+    }
+    step_started(b, r->idx, started);
+    step_done(b, r->idx, ended);
+    brew_advance(b);
+}
+
+static void step_hand_over(struct brew *b, unsigned i)
+{
+    struct cafe *c = b->cafe;
+    struct hands_job *hj = xcalloc(1, sizeof(*hj));
+    hj->job.work_ns = step_ns(c, &b->order->item->steps[i]);
+    hj->job.done = on_job_done;
+    hj->run = &b->runs[i];
+    b->runs[i].job = hj;
+    b->started |= 1u << i;
+    b->order->steps[i].status = STEP_QUEUED;
+    baristas_submit(c->baristas, &hj->job);
+}
+
+/* Starts every step whose prerequisites are done: all waiting steps first (as
+ * asyncio.gather schedules every task before any runs), then, in async mode,
+ * the hands-on ones on the loop, one at a time -- each may unlock more. */
+static void brew_advance(struct brew *b)
+{
+    const struct item *it = b->order->item;
+    uint32_t all = (1u << it->nsteps) - 1;
+    for (;;) {
+        int hands = -1;
+        for (unsigned i = 0; i < it->nsteps; i++) {
+            if ((b->started & (1u << i)) || (it->steps[i].after & ~b->done))
+                continue;
+            if (it->steps[i].kind == STEP_WAIT)
+                step_arm(b, i);
+            else if (b->order->mode == MODE_THREAD)
+                step_hand_over(b, i);
+            else if (hands < 0)
+                hands = (int)i;
+        }
+        if (hands < 0)
+            break;
+        step_block(b, (unsigned)hands, "async");
+        /* Timers armed from here on must count from the real now, not the
+         * time libevent cached before we blocked (NOTES §3). */
+        event_base_update_cache_time(b->cafe->base);
+    }
+    if (b->done == all)
+        brew_finish(b, ORDER_READY, NULL);
+}
+
+/* Sync mode: the whole recipe in one callback. The deadline can only be
+ * checked between steps -- a blocked loop runs no timers (SPEC). */
+static void brew_run_sync(struct brew *b)
+{
+    struct cafe *c = b->cafe;
+    const struct item *it = b->order->item;
+    uint64_t deadline = b->deadline_ns, t0 = mono_ns();
+    char what[96];
+    snprintf(what, sizeof(what), "sync brew %s (order %llu)", it->name,
+             (unsigned long long)b->order->id);
+    bool late = false;
+    for (unsigned n = 0;; n++) {
+        late = deadline && mono_ns() >= deadline;
+        if (late || n == it->nsteps)
+            break;
+        unsigned i = it->order[n];
+        step_started(b, i, mono_ns());
+        sleep_ns(step_ns(c, &it->steps[i]));
+        step_done(b, i, mono_ns());
+    }
+    uint64_t elapsed = mono_ns() - t0;
+    if (late)
+        brew_time_out(b);
+    else
+        brew_finish(b, ORDER_READY, NULL);
+    c->st.loop_blocked_ns += elapsed;
+    log_slow_callback(what, elapsed);
+    event_base_update_cache_time(c->base);
+}
+
+static void on_kick(evutil_socket_t fd, short what, void *arg)
+{
+    struct cafe *c = arg;
+    struct brew *b;
+    /* Async and thread brews start in acceptance order; an async hands-on
+     * step of one delays the start of the next, as in asyncio. */
+    while ((b = queue_pop(&c->starting)))
+        brew_advance(b);
+    /* One sync brew per loop turn, so I/O gets a look-in between them. */
+    if ((b = queue_pop(&c->sync)))
+        brew_run_sync(b);
+    if (c->starting.head || c->sync.head)
+        kick(c);
+}
+
+/* --- the café ------------------------------------------------------------- */
+
+struct cafe *cafe_new(struct event_base *base, const struct menu *menu,
+                      const struct cafe_config *cfg)
+{
+    struct cafe *c = xcalloc(1, sizeof(*c));
+    c->base = base;
+    c->menu = menu;
+    c->cfg = *cfg;
+    if (c->cfg.time_scale < 0)
+        c->cfg.time_scale = 0;
+    book_init(c);
+    c->kick = evtimer_new(base, on_kick, c);
+    c->baristas = baristas_new(base, cfg->baristas ? cfg->baristas : 1);
+    if (!c->baristas) {
+        cafe_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void cafe_free(struct cafe *c)
+{
+    if (!c)
+        return;
+    cafe_fail_all(c, "the café closed");
+    baristas_free(c->baristas); /* detached jobs come back and are freed */
+    event_free(c->kick);
+    book_free(c);
+    free(c);
+}
+
+const struct menu *cafe_menu(const struct cafe *c)
+{
+    return c->menu;
+}
+
+enum cafe_admit cafe_admit(const struct cafe *c, enum brew_mode mode, unsigned n)
+{
+    if (c->draining)
+        return CAFE_CLOSED;
+    unsigned in_flight = 0;
+    for (int m = 0; m < BREW_NMODES; m++)
+        in_flight += c->st.in_flight[m];
+    if ((uint64_t)in_flight + n > c->cfg.max_brews)
+        return CAFE_BUSY;
+    if (mode == MODE_THREAD) {
+        /* Checked at admission: an accepted order never fails later for want
+         * of queue space, so the queue may pass the bound by what accepted
+         * orders still have to hand over (itself bounded by max_brews). */
+        struct barista_stats bs;
+        baristas_stats(c->baristas, &bs);
+        if (bs.queued >= c->cfg.max_queue)
+            return CAFE_QUEUE_FULL;
+    }
+    return CAFE_OK;
+}
+
+enum cafe_admit cafe_order_place(struct cafe *c, const struct order_spec *spec, struct order **out)
+{
+    enum cafe_admit verdict = cafe_admit(c, spec->mode, 1);
+    if (verdict != CAFE_OK) {
+        c->st.refused++;
+        return verdict;
+    }
+    struct order *o = order_create(c, spec);
+    unsigned n = spec->item->nsteps;
+    struct brew *b = xcalloc(1, sizeof(*b) + n * sizeof(b->runs[0]));
+    b->cafe = c;
+    b->order = o;
+    order_ref(o);
+    o->brew = b;
+    for (unsigned i = 0; i < n; i++)
+        b->runs[i] = (struct step_run){.brew = b, .idx = i};
+    b->next = c->brews;
+    if (c->brews)
+        c->brews->prev = b;
+    c->brews = b;
+    if (spec->timeout_ms >= 0) {
+        struct timeval tv = {(time_t)(spec->timeout_ms / 1000),
+                             (suseconds_t)(spec->timeout_ms % 1000 * 1000)};
+        b->deadline_ns = o->accepted_ns + (uint64_t)spec->timeout_ms * 1000000u;
+        b->deadline = evtimer_new(c->base, on_deadline, b);
+        evtimer_add(b->deadline, &tv);
+    }
+    queue_push(spec->mode == MODE_SYNC ? &c->sync : &c->starting, b);
+    kick(c);
+    cafe_notify(c, o, CAFE_ORDER_QUEUED, -1);
+    *out = o;
+    return CAFE_OK;
+}
+
+void order_wait(struct order *o, void (*fn)(struct order *o, void *arg), void *arg)
+{
+    o->waiter = fn;
+    o->waiter_arg = arg;
+}
+
+enum cafe_cancel cafe_order_cancel(struct cafe *c, struct order *o)
+{
+    if (o->status == ORDER_CANCELLED)
+        return CANCEL_ALREADY;
+    if (!o->brew)
+        return CANCEL_FINISHED;
+    brew_finish(o->brew, ORDER_CANCELLED, "cancelled");
+    return CANCEL_DONE;
+}
+
+void cafe_drain(struct cafe *c)
+{
+    c->draining = true;
+}
+
+bool cafe_draining(const struct cafe *c)
+{
+    return c->draining;
+}
+
+void cafe_fail_all(struct cafe *c, const char *reason)
+{
+    while (c->brews)
+        brew_finish(c->brews, ORDER_FAILED, reason);
+}
+
+void cafe_stats(const struct cafe *c, struct cafe_stats *st)
+{
+    struct barista_stats bs;
+    *st = c->st;
+    baristas_stats(c->baristas, &bs);
+    st->barista_queue = bs.queued;
+    st->baristas_busy = bs.busy;
+    st->baristas = bs.threads;
+}
