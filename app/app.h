@@ -26,7 +26,7 @@ struct app {
 };
 
 /* Café wiring (app/wire_cafe.c): menu, order book, brew scheduler, baristas. */
-int cafe_app_init(struct app *app); /* 0, or -1 after printing why */
+int cafe_app_init(struct app *app);           /* 0, or -1 after printing why */
 void cafe_app_drain_begin(struct app *app);   /* SIGTERM: refuse new orders (503) */
 void cafe_app_drain_timeout(struct app *app); /* cancel what still brews, answering its clients */
 void cafe_app_free(struct app *app);

@@ -25,6 +25,7 @@ struct header {
 
 struct conn;
 struct route;
+struct request;
 
 /* What a handler registers when it answers later: called once, on the loop
  * thread, if the connection goes away before the response is complete, so
@@ -38,13 +39,13 @@ struct request {
     struct arena arena;
     enum http_method method;
     const char *method_name;
-    const char *target;   /* raw request-target, e.g. "/orders?limit=5" */
-    const char *path;     /* percent-decoded path without the query */
-    const char *query;    /* raw query string after '?', or "" */
+    const char *target; /* raw request-target, e.g. "/orders?limit=5" */
+    const char *path;   /* percent-decoded path without the query */
+    const char *query;  /* raw query string after '?', or "" */
     struct header *headers;
     unsigned nheaders;
     char *body; /* NUL-terminated for convenience; body_len excludes it */
-    size_t body_len;
+    size_t body_len, body_cap;
     unsigned char http_major, http_minor;
     bool keep_alive;      /* client allows another request on this connection */
     bool expect_continue; /* "Expect: 100-continue" was sent */
@@ -57,8 +58,9 @@ struct request {
     /* Owned by the engine. */
     struct conn *conn;
     uint64_t start_ns;
-    int status; /* status sent, 0 until the response has begun */
-    struct evbuffer *resp_headers;
+    int status;         /* status sent, 0 until the response has begun */
+    char *resp_headers; /* extra "Name: value\r\n" lines (arena) */
+    size_t resp_headers_len;
     request_abort_fn on_abort;
     void *abort_arg;
     bool streaming, chunked, finished;
@@ -76,5 +78,8 @@ const char *form_param(struct arena *arena, const char *form, size_t len, const 
  * plus_is_space. Returns the decoded length, or -1 on a malformed escape. */
 long percent_decode(char *dst, const char *src, size_t n, bool plus_is_space);
 const char *method_name(enum http_method m);
+
+/* Engine only: make req empty for the next message (frees its arena). */
+void request_reset(struct request *req);
 
 #endif

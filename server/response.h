@@ -43,8 +43,7 @@ void response_stream_write(struct request *req, const void *data, size_t len);
  * longer needs it, possibly after the request is gone. Not chunk-framed:
  * only for unframed (chunked=false) streams. */
 void response_stream_write_ref(struct request *req, const void *data, size_t len,
-                               void (*cleanup)(const void *data, size_t len, void *arg),
-                               void *arg);
+                               void (*cleanup)(const void *data, size_t len, void *arg), void *arg);
 /* Bytes queued to this client and not yet written to the socket. */
 size_t response_stream_backlog(const struct request *req);
 /* Ends the stream (last chunk); the connection then serves its next request. */

@@ -11,10 +11,10 @@
 enum handler_status { HANDLER_DONE, HANDLER_PENDING };
 typedef enum handler_status (*handler_fn)(struct request *req);
 
-/* One entry in the greppable route table. pattern is a literal path, may end
- * in "/*" to capture one more segment (req->route_param), or be "/**" style
- * prefix ("/static/**") to capture the rest of the path. label names the
- * route in logs and metrics ("/orders/:id"). */
+/* One entry in the greppable route table. pattern is a literal path; a
+ * trailing "/" "*" captures one more segment (req->route_param), a trailing
+ * "/" "**" the rest of the path (a prefix). label names the route in logs and
+ * metrics ("/orders/:id"). */
 struct route {
     enum http_method method; /* METHOD_GET also answers HEAD */
     const char *pattern;

@@ -1,0 +1,178 @@
+/* cafe-server: wires options, the HTTP engine, the café and observability
+ * together, then runs the loop until SIGTERM/SIGINT has drained it. */
+
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "app/app.h"
+#include "handlers/handlers.h"
+#include "server/log.h"
+#include "server/server.h"
+#include "server/static_files.h"
+
+/* Descriptors kept back from the connection cap: listener, eventfds, logs,
+ * menu and static files, the occasional accept() under pressure. */
+#define FD_RESERVE 64
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct app *app = arg;
+    if (server_draining(app->server)) {
+        log_warn("second %s: exiting now", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        event_base_loopbreak(app->base);
+        return;
+    }
+    server_shutdown(app->server);
+}
+
+/* Raises the soft descriptor limit to the hard one and keeps the connection
+ * cap below it, so accept() never meets EMFILE in normal operation. */
+static void fit_connection_cap(struct server_limits *l)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    rlim_t usable = rl.rlim_cur > FD_RESERVE * 2 ? rl.rlim_cur - FD_RESERVE : rl.rlim_cur / 2;
+    if (usable > 1000000)
+        usable = 1000000;
+    if (!l->max_connections)
+        l->max_connections = (unsigned)usable;
+    else if (l->max_connections > usable) {
+        log_warn("max-connections %u is above the descriptor limit; using %u", l->max_connections,
+                 (unsigned)usable);
+        l->max_connections = (unsigned)usable;
+    }
+}
+
+static bool is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* static/ next to the working directory (the repository root), else next to
+ * the binary (build/cafe-server -> ../static). */
+static void find_static_dir(struct options *o)
+{
+    if (o->static_dir[0])
+        return;
+    if (is_dir("static")) {
+        strcpy(o->static_dir, "static");
+        return;
+    }
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0)
+        return;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return;
+    *slash = '\0';
+    const char *rel[] = {"/../static", "/static", "/../share/cafe/static"};
+    for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+        char cand[PATH_MAX + 32];
+        snprintf(cand, sizeof(cand), "%s%s", exe, rel[i]);
+        if (is_dir(cand) && strlen(cand) < sizeof(o->static_dir)) {
+            strcpy(o->static_dir, cand);
+            return;
+        }
+    }
+}
+
+static void on_drain_begin(void *arg)
+{
+    struct app *app = arg;
+    observe_app_drain_begin(app);
+    cafe_app_drain_begin(app);
+}
+
+static void on_drain_timeout(void *arg)
+{
+    cafe_app_drain_timeout(arg);
+}
+
+int main(int argc, char **argv)
+{
+    /* A write to a vanished client must be an error, not the end of us. */
+    signal(SIGPIPE, SIG_IGN);
+
+    struct options opts;
+    int rc = options_parse(&opts, argc, argv);
+    if (rc)
+        return rc > 0 ? 0 : 2;
+    log_init(opts.log_format, opts.access_log);
+    log_set_slow_threshold_ms(opts.slow_callback_ms);
+    fit_connection_cap(&opts.limits);
+    find_static_dir(&opts);
+
+    evthread_use_pthreads();
+    struct app app = {.options = &opts};
+    app.base = event_base_new();
+    if (!app.base) {
+        fprintf(stderr, "cafe-server: cannot create the event loop\n");
+        return 1;
+    }
+    event_base_priority_init(app.base, 3); /* 0 urgent, 1 default, 2 after the rest */
+    log_attach(app.base);
+
+    if (opts.static_dir[0] && !(app.static_files = static_files_load(opts.static_dir)))
+        return 1;
+    if (!app.static_files)
+        log_warn("no static/ directory found: the dashboard is not served (see --static-dir)");
+
+    struct server_hooks hooks = {
+        .routes = cafe_routes,
+        .nroutes = cafe_nroutes,
+        .app = &app,
+        .on_request_done = observe_on_request_done,
+        .on_drain_begin = on_drain_begin,
+        .on_drain_timeout = on_drain_timeout,
+    };
+    app.server = server_new(app.base, &opts.limits, &hooks);
+    if (cafe_app_init(&app) < 0 || observe_app_init(&app) < 0)
+        return 1;
+    options_log(&opts);
+
+    int port = server_listen(app.server, opts.host, opts.port);
+    if (port < 0)
+        return 1;
+    struct event *sigterm = evsignal_new(app.base, SIGTERM, on_signal, &app);
+    struct event *sigint = evsignal_new(app.base, SIGINT, on_signal, &app);
+    event_add(sigterm, NULL);
+    event_add(sigint, NULL);
+
+    bool v6 = strchr(opts.host, ':') != NULL;
+    printf("listening on http://%s%s%s:%d\n", v6 ? "[" : "", opts.host, v6 ? "]" : "", port);
+    fflush(stdout);
+    log_info("serving %zu static files from %s",
+             app.static_files ? static_files_count(app.static_files) : 0,
+             opts.static_dir[0] ? opts.static_dir : "-");
+
+    event_base_dispatch(app.base);
+
+    log_info("stopped");
+    event_free(sigterm);
+    event_free(sigint);
+    observe_app_free(&app);
+    cafe_app_free(&app);
+    server_free(app.server);
+    static_files_free(app.static_files);
+    log_detach();
+    event_base_free(app.base);
+    libevent_global_shutdown();
+    return 0;
+}

@@ -1,0 +1,180 @@
+#include "server/log.h"
+
+#include <event2/event.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "server/request.h"
+#include "server/xmalloc.h"
+
+#define LOG_BUFFER_MAX (64 * 1024)
+
+static struct {
+    enum log_format format;
+    bool access;
+    unsigned slow_ms;
+    pthread_mutex_t lock;
+    struct event *flush_ev; /* activated when the first line is buffered */
+    char *buf;
+    size_t len, cap;
+} logger = {.access = true, .slow_ms = 100, .lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void write_all(const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(STDERR_FILENO, p, n);
+        if (w <= 0)
+            return; /* stderr gone: logs are best effort */
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+static void flush_locked(void)
+{
+    write_all(logger.buf, logger.len);
+    logger.len = 0;
+}
+
+void log_flush(void)
+{
+    pthread_mutex_lock(&logger.lock);
+    flush_locked();
+    pthread_mutex_unlock(&logger.lock);
+}
+
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+    log_flush();
+}
+
+/* Appends one finished line; batched while attached to a loop. */
+static void emit(const char *line, size_t n)
+{
+    pthread_mutex_lock(&logger.lock);
+    if (logger.len + n > logger.cap) {
+        logger.cap = logger.len + n > 4096 ? (logger.len + n) * 2 : 8192;
+        logger.buf = xrealloc(logger.buf, logger.cap);
+    }
+    memcpy(logger.buf + logger.len, line, n);
+    bool first = logger.len == 0;
+    logger.len += n;
+    if (!logger.flush_ev || logger.len > LOG_BUFFER_MAX)
+        flush_locked();
+    else if (first)
+        event_active(logger.flush_ev, EV_TIMEOUT, 0);
+    pthread_mutex_unlock(&logger.lock);
+}
+
+static void timestamp(char *out, size_t size)
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    size_t n = strftime(out, size, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, size - n, ".%03ldZ", ts.tv_nsec / 1000000);
+}
+
+static void log_line(const char *level, const char *fmt, va_list ap)
+{
+    char msg[1024], ts[40], line[1280];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    timestamp(ts, sizeof(ts));
+    int n;
+    if (logger.format == LOG_JSON) {
+        json_t *o = json_pack("{s:s, s:s, s:s}", "time", ts, "level", level, "msg", msg);
+        char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        n = snprintf(line, sizeof(line), "%s\n", s ? s : "{}");
+        free(s);
+        json_decref(o);
+    } else {
+        n = snprintf(line, sizeof(line), "%s %s %s\n", ts, level, msg);
+    }
+    emit(line, n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+#define DEFINE_LOG(fn, level)                                                                      \
+    void fn(const char *fmt, ...)                                                                  \
+    {                                                                                              \
+        va_list ap;                                                                                \
+        va_start(ap, fmt);                                                                         \
+        log_line(level, fmt, ap);                                                                  \
+        va_end(ap);                                                                                \
+    }
+DEFINE_LOG(log_info, "info")
+DEFINE_LOG(log_warn, "warn")
+DEFINE_LOG(log_error, "error")
+
+void log_init(enum log_format format, bool access_log)
+{
+    logger.format = format;
+    logger.access = access_log;
+}
+
+void log_attach(struct event_base *base)
+{
+    logger.flush_ev = event_new(base, -1, 0, on_flush, NULL);
+    /* Lowest priority: runs after the connection callbacks of this turn. */
+    event_priority_set(logger.flush_ev, event_base_get_npriorities(base) - 1);
+}
+
+void log_detach(void)
+{
+    log_flush();
+    if (logger.flush_ev)
+        event_free(logger.flush_ev);
+    logger.flush_ev = NULL;
+}
+
+void log_access(const struct request *req, const char *peer, uint64_t bytes, uint64_t duration_ns)
+{
+    if (!logger.access)
+        return;
+    char line[2048], ts[40];
+    timestamp(ts, sizeof(ts));
+    double ms = (double)duration_ns / 1e6;
+    const char *label = req->log_label ? req->log_label : "-";
+    int n;
+    if (logger.format == LOG_JSON) {
+        json_t *o =
+            json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:f, s:s}", "time", ts, "level",
+                      "access", "peer", peer, "method", req->method_name, "target", req->target,
+                      "status", req->status, "bytes", (json_int_t)bytes, "ms", ms, "mode", label);
+        char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        n = snprintf(line, sizeof(line), "%s\n", s ? s : "{}");
+        free(s);
+        json_decref(o);
+    } else {
+        /* The target is client data: cap it, and never let it break the line. */
+        char target[256];
+        size_t i = 0;
+        for (const char *t = req->target; *t && i < sizeof(target) - 1; t++)
+            target[i++] = (*t < 0x20 || *t == 0x7f || *t == '"') ? '?' : *t;
+        target[i] = '\0';
+        n = snprintf(line, sizeof(line), "%s access %s \"%s %s HTTP/%u.%u\" %d %llu %.3fms %s\n",
+                     ts, peer, req->method_name, target, req->http_major, req->http_minor,
+                     req->status, (unsigned long long)bytes, ms, label);
+    }
+    emit(line, n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+void log_set_slow_threshold_ms(unsigned ms)
+{
+    logger.slow_ms = ms;
+}
+
+bool log_slow_callback(const char *what, uint64_t elapsed_ns)
+{
+    if (!logger.slow_ms || elapsed_ns < (uint64_t)logger.slow_ms * 1000000u)
+        return false;
+    log_warn("slow callback: %s held the loop for %.0f ms (threshold %u ms)", what,
+             (double)elapsed_ns / 1e6, logger.slow_ms);
+    return true;
+}

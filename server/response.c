@@ -1,0 +1,305 @@
+#include "server/response.h"
+
+#include <event2/buffer.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "server/log.h"
+#include "server/server_internal.h"
+
+const char *http_reason(int status)
+{
+    switch (status) {
+    case 100:
+        return "Continue";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Content Too Large";
+    case 414:
+        return "URI Too Long";
+    case 415:
+        return "Unsupported Media Type";
+    case 417:
+        return "Expectation Failed";
+    case 422:
+        return "Unprocessable Content";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        return "Unknown";
+    }
+}
+
+/* The Date header, formatted once per second (h2o and lwan do the same). */
+static const char *http_date(void)
+{
+    static char buf[40];
+    static time_t cached;
+    time_t now = time(NULL);
+    if (now != cached) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        cached = now;
+    }
+    return buf;
+}
+
+static struct conn *live_conn(const struct request *req)
+{
+    struct conn *c = req->conn;
+    return c && !c->dead ? c : NULL;
+}
+
+void response_header(struct request *req, const char *name, const char *fmt, ...)
+{
+    char value[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(value, sizeof(value), fmt, ap);
+    va_end(ap);
+    char line[1200];
+    int n = snprintf(line, sizeof(line), "%s: %s\r\n", name, value);
+    if (n > 0 && n < (int)sizeof(line))
+        arena_append(&req->arena, &req->resp_headers, &req->resp_headers_len, line, (size_t)n,
+                     SIZE_MAX);
+}
+
+static bool has_header(const struct request *req, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = req->resp_headers; p && *p;) {
+        if (!strncasecmp(p, name, n) && p[n] == ':')
+            return true;
+        p = strstr(p, "\r\n");
+        p = p ? p + 2 : NULL;
+    }
+    return false;
+}
+
+/* Writes the status line and headers. content_length < 0 means none
+ * (chunked or close-delimited). Decides keep-alive once, here. */
+static void write_head(struct request *req, struct conn *c, int status, const char *content_type,
+                       long long content_length, bool chunked)
+{
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    c->out_mark = evbuffer_get_length(out);
+    req->status = status;
+    bool keep = conn_should_keep_alive(c) && (content_length >= 0 || chunked);
+    if (!keep)
+        c->closing = true;
+    char head[512];
+    int n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: cafe-server\r\n",
+                     status, http_reason(status), http_date());
+    if (content_type)
+        n += snprintf(head + n, sizeof(head) - (size_t)n, "Content-Type: %s\r\n", content_type);
+    if (chunked)
+        n += snprintf(head + n, sizeof(head) - (size_t)n, "Transfer-Encoding: chunked\r\n");
+    else if (content_length >= 0 && status != 204 && status != 304)
+        n += snprintf(head + n, sizeof(head) - (size_t)n, "Content-Length: %lld\r\n",
+                      content_length);
+    if (!keep)
+        n += snprintf(head + n, sizeof(head) - (size_t)n, "Connection: close\r\n");
+    else if (req->http_minor == 0)
+        n += snprintf(head + n, sizeof(head) - (size_t)n, "Connection: keep-alive\r\n");
+    evbuffer_add(out, head, (size_t)n);
+    if (req->resp_headers_len)
+        evbuffer_add(out, req->resp_headers, req->resp_headers_len);
+    evbuffer_add(out, "\r\n", 2);
+}
+
+static void finish(struct request *req, struct conn *c)
+{
+    c->bytes_out += evbuffer_get_length(bufferevent_get_output(c->bev)) - c->out_mark;
+    req->finished = true;
+    conn_response_done(c);
+}
+
+static bool body_allowed(const struct request *req, int status)
+{
+    return req->method != METHOD_HEAD && status != 204 && status != 304;
+}
+
+void response_send(struct request *req, int status, const char *content_type, const void *body,
+                   size_t len)
+{
+    struct conn *c = live_conn(req);
+    if (!c || req->finished || req->status)
+        return;
+    write_head(req, c, status, content_type, (long long)len, false);
+    if (len && body_allowed(req, status))
+        evbuffer_add(bufferevent_get_output(c->bev), body, len);
+    finish(req, c);
+}
+
+void response_send_static(struct request *req, int status, const char *content_type,
+                          const void *body, size_t len)
+{
+    struct conn *c = live_conn(req);
+    if (!c || req->finished || req->status)
+        return;
+    write_head(req, c, status, content_type, (long long)len, false);
+    if (len && body_allowed(req, status))
+        evbuffer_add_reference(bufferevent_get_output(c->bev), body, len, NULL, NULL);
+    finish(req, c);
+}
+
+void response_send_json(struct request *req, int status, json_t *json)
+{
+    char *text = json ? json_dumps(json, JSON_COMPACT) : NULL;
+    json_decref(json);
+    if (!text) {
+        response_send(req, 500, "application/problem+json",
+                      "{\"title\":\"Internal Server Error\",\"status\":500}", 45);
+        return;
+    }
+    size_t len = strlen(text);
+    text[len] = '\n'; /* curl users see a tidy prompt; replaces the NUL */
+    response_send(req, status, "application/json", text, len + 1);
+    free(text);
+}
+
+static void problem_send(struct request *req, int status, const char *title, json_t *extra,
+                         const char *fmt, va_list ap)
+{
+    char detail[1024];
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    json_t *p = json_object();
+    json_object_set_new(p, "type", json_string("about:blank"));
+    json_object_set_new(p, "title", json_string(title ? title : http_reason(status)));
+    json_object_set_new(p, "status", json_integer(status));
+    /* detail may quote client bytes: json_string rejects invalid UTF-8. */
+    json_t *d = json_string(detail);
+    json_object_set_new(p, "detail", d ? d : json_string("(detail not valid UTF-8)"));
+    if (extra)
+        json_object_update(p, extra);
+    json_decref(extra);
+    if (status == 503 && !has_header(req, "Retry-After"))
+        response_header(req, "Retry-After", "1");
+    char *text = json_dumps(p, JSON_COMPACT);
+    json_decref(p);
+    size_t len = text ? strlen(text) : 0;
+    if (text)
+        text[len++] = '\n';
+    response_send(req, status, "application/problem+json", text ? text : "", len);
+    free(text);
+}
+
+void response_problem(struct request *req, int status, const char *title, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    problem_send(req, status, title, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void response_problem_ext(struct request *req, int status, const char *title, json_t *extra,
+                          const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    problem_send(req, status, title, extra, fmt, ap);
+    va_end(ap);
+}
+
+void response_stream_begin(struct request *req, int status, const char *content_type, bool chunked)
+{
+    struct conn *c = live_conn(req);
+    if (!c || req->finished || req->status)
+        return;
+    /* HTTP/1.0 has no chunked coding: the body then ends with the connection. */
+    req->chunked = chunked && req->http_minor >= 1;
+    req->streaming = true;
+    write_head(req, c, status, content_type, -1, req->chunked);
+    c->bytes_out += evbuffer_get_length(bufferevent_get_output(c->bev)) - c->out_mark;
+    if (req->method == METHOD_HEAD)
+        response_stream_end(req);
+}
+
+void response_stream_write(struct request *req, const void *data, size_t len)
+{
+    struct conn *c = live_conn(req);
+    if (!c || !req->streaming || req->finished || !len || req->method == METHOD_HEAD)
+        return;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (req->chunked)
+        evbuffer_add_printf(out, "%zx\r\n", len);
+    evbuffer_add(out, data, len);
+    if (req->chunked)
+        evbuffer_add(out, "\r\n", 2);
+    c->bytes_out += len;
+}
+
+void response_stream_write_ref(struct request *req, const void *data, size_t len,
+                               void (*cleanup)(const void *data, size_t len, void *arg), void *arg)
+{
+    struct conn *c = live_conn(req);
+    if (!c || !req->streaming || req->finished || req->chunked || req->method == METHOD_HEAD ||
+        evbuffer_add_reference(bufferevent_get_output(c->bev), data, len, cleanup, arg) < 0) {
+        if (cleanup)
+            cleanup(data, len, arg);
+        return;
+    }
+    c->bytes_out += len;
+}
+
+size_t response_stream_backlog(const struct request *req)
+{
+    struct conn *c = live_conn(req);
+    return c ? evbuffer_get_length(bufferevent_get_output(c->bev)) : 0;
+}
+
+void response_stream_end(struct request *req)
+{
+    struct conn *c = live_conn(req);
+    if (!c || !req->streaming || req->finished)
+        return;
+    if (req->chunked && req->method != METHOD_HEAD)
+        evbuffer_add(bufferevent_get_output(c->bev), "0\r\n\r\n", 5);
+    else
+        c->closing = true; /* close-delimited body */
+    c->out_mark = evbuffer_get_length(bufferevent_get_output(c->bev));
+    finish(req, c);
+}
+
+void request_on_abort(struct request *req, request_abort_fn fn, void *arg)
+{
+    req->on_abort = fn;
+    req->abort_arg = arg;
+}

@@ -1,0 +1,267 @@
+#include "server/server.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "server/log.h"
+#include "server/server_internal.h"
+#include "server/xmalloc.h"
+
+#define ACCEPT_RETRY_MS 100
+#define LINGER_MS       2000
+
+uint64_t clock_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void server_limits_default(struct server_limits *l)
+{
+    *l = (struct server_limits){
+        .max_header_bytes = 16 * 1024,
+        .max_header_fields = 100,
+        .max_uri_bytes = 8 * 1024,
+        .max_body_bytes = 64 * 1024,
+        .header_timeout_ms = 10000,
+        .idle_timeout_ms = 5000,
+        .write_timeout_ms = 10000,
+        .max_connections = 0, /* 0: derived from the descriptor limit at start-up */
+        .drain_timeout_ms = 10000,
+        .max_output_bytes = 1024 * 1024,
+    };
+}
+
+static const struct timeval *common_timeout(struct event_base *base, unsigned ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    /* One O(1) FIFO queue per distinct duration instead of the min-heap. */
+    return event_base_init_common_timeout(base, &tv);
+}
+
+static void on_reap(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *s = arg;
+    while (s->graveyard) {
+        struct conn *c = s->graveyard;
+        s->graveyard = c->next;
+        conn_free(c);
+    }
+}
+
+/* Over the connection cap: a canned answer straight to the socket, then
+ * close. Costs no allocation, so a flood cannot turn it into memory. */
+static void reject_connection(evutil_socket_t fd)
+{
+    static const char body[] = "{\"type\":\"about:blank\",\"title\":\"Service Unavailable\","
+                               "\"status\":503,\"detail\":\"too many open connections\"}\n";
+    static char answer[512];
+    static int len;
+    if (!len)
+        len = snprintf(answer, sizeof(answer),
+                       "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json"
+                       "\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: %zu\r\n\r\n%s",
+                       sizeof(body) - 1, body);
+    ssize_t w = send(fd, answer, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    (void)w; /* best effort: the socket is new, its send buffer empty */
+    shutdown(fd, SHUT_WR);
+    evutil_closesocket(fd);
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+                      void *arg)
+{
+    struct server *s = arg;
+    if (s->draining) {
+        evutil_closesocket(fd);
+        return;
+    }
+    if (s->stats.open_connections >= s->limits.max_connections) {
+        s->stats.connections_rejected++;
+        reject_connection(fd);
+        return;
+    }
+    conn_new(s, fd, sa);
+}
+
+static void on_accept_retry(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *s = arg;
+    if (s->listener && !s->draining)
+        evconnlistener_enable(s->listener);
+}
+
+/* accept() failed: out of descriptors (EMFILE/ENFILE) keeps the listening
+ * socket readable, so the loop would spin. Pause accepting for a moment. */
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+    struct server *s = arg;
+    int err = EVUTIL_SOCKET_ERROR();
+    static uint64_t last_warn;
+    uint64_t now = clock_ns();
+    if (now - last_warn > 1000000000u) {
+        log_warn("accept failed: %s; pausing accepts for %d ms (%u connections open)",
+                 evutil_socket_error_to_string(err), ACCEPT_RETRY_MS, s->stats.open_connections);
+        last_warn = now;
+    }
+    evconnlistener_disable(l);
+    struct timeval tv = {0, ACCEPT_RETRY_MS * 1000};
+    event_add(s->accept_retry, &tv);
+}
+
+struct server *server_new(struct event_base *base, const struct server_limits *limits,
+                          const struct server_hooks *hooks)
+{
+    struct server *s = xcalloc(1, sizeof(*s));
+    s->base = base;
+    s->limits = *limits;
+    s->hooks = *hooks;
+    if (!s->limits.max_connections)
+        s->limits.max_connections = 1000;
+    s->idle_tv = common_timeout(base, limits->idle_timeout_ms);
+    s->header_tv = common_timeout(base, limits->header_timeout_ms);
+    s->linger_tv = common_timeout(base, LINGER_MS);
+    s->reaper = event_new(base, -1, 0, on_reap, s);
+    s->accept_retry = evtimer_new(base, on_accept_retry, s);
+    return s;
+}
+
+int server_listen(struct server *s, const char *host, int port)
+{
+    char service[16];
+    snprintf(service, sizeof(service), "%d", port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res;
+    int rc = getaddrinfo(host, service, &hints, &res);
+    if (rc) {
+        fprintf(stderr, "cafe-server: cannot resolve %s: %s\n", host, gai_strerror(rc));
+        return -1;
+    }
+    for (struct addrinfo *ai = res; ai && !s->listener; ai = ai->ai_next)
+        s->listener = evconnlistener_new_bind(
+            s->base, on_accept, s,
+            LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE,
+            SOMAXCONN /* -1 would mean 128: too small for wrk bursts */, ai->ai_addr,
+            (int)ai->ai_addrlen);
+    freeaddrinfo(res);
+    if (!s->listener) {
+        fprintf(stderr, "cafe-server: cannot listen on %s:%d: %s\n", host, port, strerror(errno));
+        return -1;
+    }
+    evconnlistener_set_error_cb(s->listener, on_accept_error);
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    getsockname(evconnlistener_get_fd(s->listener), (struct sockaddr *)&ss, &len);
+    return ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+                                    : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+static void finish_drain(struct server *s)
+{
+    if (s->drain_timer)
+        event_del(s->drain_timer);
+    if (s->drain_poll)
+        event_del(s->drain_poll);
+    event_base_loopexit(s->base, NULL);
+}
+
+void server_maybe_finish_drain(struct server *s)
+{
+    if (s->draining && s->stats.open_connections == 0)
+        finish_drain(s);
+}
+
+static void on_drain_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *s = arg;
+    s->drain_expired = true;
+    log_warn("drain timeout: cancelling what is still in flight (%u connections open)",
+             s->stats.open_connections);
+    if (s->hooks.on_drain_timeout)
+        s->hooks.on_drain_timeout(s->hooks.app);
+    /* Answers produced by the cancellation are queued; give them a moment on
+     * the wire, then close whatever is left. */
+    struct timeval tv = {0, 200 * 1000};
+    event_add(s->drain_poll, &tv);
+}
+
+static void on_drain_poll(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *s = arg;
+    if (s->drain_expired) {
+        while (s->conns)
+            conn_close(s->conns);
+        finish_drain(s);
+    }
+}
+
+void server_shutdown(struct server *s)
+{
+    if (s->draining)
+        return;
+    s->draining = true;
+    log_info("shutting down: draining %u connections (timeout %u ms)", s->stats.open_connections,
+             s->limits.drain_timeout_ms);
+    if (s->listener) {
+        evconnlistener_free(s->listener);
+        s->listener = NULL;
+    }
+    event_del(s->accept_retry);
+    if (s->hooks.on_drain_begin)
+        s->hooks.on_drain_begin(s->hooks.app);
+    for (struct conn *c = s->conns, *next; c; c = next) {
+        next = c->next;
+        conn_drain(c);
+    }
+    s->drain_timer = evtimer_new(s->base, on_drain_timeout, s);
+    s->drain_poll = evtimer_new(s->base, on_drain_poll, s);
+    struct timeval tv = {s->limits.drain_timeout_ms / 1000,
+                         (s->limits.drain_timeout_ms % 1000) * 1000};
+    event_add(s->drain_timer, &tv);
+    server_maybe_finish_drain(s);
+}
+
+bool server_draining(const struct server *s)
+{
+    return s->draining;
+}
+
+const struct server_stats *server_stats(const struct server *s)
+{
+    return &s->stats;
+}
+
+const struct server_limits *server_limits(const struct server *s)
+{
+    return &s->limits;
+}
+
+void server_free(struct server *s)
+{
+    if (!s)
+        return;
+    while (s->conns)
+        conn_close(s->conns);
+    on_reap(-1, 0, s);
+    if (s->listener)
+        evconnlistener_free(s->listener);
+    event_free(s->reaper);
+    event_free(s->accept_retry);
+    if (s->drain_timer)
+        event_free(s->drain_timer);
+    if (s->drain_poll)
+        event_free(s->drain_poll);
+    free(s);
+}

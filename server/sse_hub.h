@@ -1,0 +1,91 @@
+#ifndef CAFE_SSE_HUB_H
+#define CAFE_SSE_HUB_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Server-Sent Events fan-out (engine layer: knows nothing about coffee).
+ *
+ * Subscribers are pending requests streamed as text/event-stream. Published
+ * events wait in a short batching window (one loop turn by default), where a
+ * newer event with the same coalescing key replaces an older one; then the
+ * whole batch is framed ONCE into a reference-counted blob and queued to every
+ * subscriber without copying (response_stream_write_ref). The last ring_size
+ * events are kept for Last-Event-ID resume. A subscriber whose unsent backlog
+ * exceeds max_backlog is cut (redis's client-output-buffer-limit rule): one
+ * stalled tab never grows memory. Loop-thread only. */
+
+struct event_base;
+struct request;
+struct sse_hub;
+
+struct sse_hub_config {
+    size_t max_backlog;    /* bytes queued to one subscriber before it is cut */
+    unsigned ring_size;    /* events kept for Last-Event-ID resume */
+    unsigned heartbeat_ms; /* ": ping" comment interval (0: none) */
+    unsigned flush_ms;     /* batching window; 0 = the next loop turn */
+    unsigned retry_ms;     /* reconnection delay advertised to EventSource (0: none) */
+};
+
+struct sse_hub_stats {
+    unsigned subscribers;
+    uint64_t subscribed; /* since start */
+    uint64_t cut;        /* subscribers dropped for their backlog */
+    uint64_t events;     /* events sent (after coalescing) */
+    uint64_t coalesced;  /* events replaced by a newer one with the same key */
+    uint64_t batches;    /* flushes: one blob, one write per subscriber */
+    uint64_t bytes;      /* framed bytes, counted once per batch */
+    uint64_t last_id;    /* id of the newest event, 0 before the first */
+};
+
+/* Fills the defaults: 256 KiB backlog, 256 events, 15 s heartbeat, 0 ms
+ * window (next loop turn), 2 s retry. */
+void sse_hub_config_default(struct sse_hub_config *cfg);
+struct sse_hub *sse_hub_new(struct event_base *base, const struct sse_hub_config *cfg);
+/* Ends every stream (sse_hub_close()) and frees the hub. */
+void sse_hub_free(struct sse_hub *hub);
+
+/* Makes req a subscriber: sends the headers (200, text/event-stream,
+ * Cache-Control: no-cache), a retry hint, then the events after the
+ * Last-Event-ID header (or ?lastEventId=) from the ring -- or, when that id is
+ * unknown (too old, or from before a restart), one "resync" event whose id is
+ * the newest, telling the client to reload its state. Registers the abort hook;
+ * returns true and the handler returns HANDLER_PENDING. After sse_hub_close()
+ * it answers 503 and returns false (HANDLER_DONE). */
+bool sse_hub_subscribe(struct sse_hub *hub, struct request *req);
+unsigned sse_hub_subscriber_count(const struct sse_hub *hub);
+
+/* Queues an event. data is stolen (a new reference; NULL sends "null") and is
+ * serialised with JSON_COMPACT at flush time, so "data:" is one line. A
+ * nonzero key coalesces: a still-unsent event with the same key is replaced
+ * (its data dropped), keeping the position of the first. event names must be
+ * a single line. */
+void sse_hub_publish(struct sse_hub *hub, const char *event, json_t *data, uint64_t key);
+/* An event happened that nobody is subscribed to hear, and the publisher
+ * skipped building it: consumes an id and forgets the ring, so a client that
+ * resumes later gets "resync" instead of silently missing the event. */
+void sse_hub_skip(struct sse_hub *hub);
+/* Sends what is queued now instead of at the end of the window. */
+void sse_hub_flush(struct sse_hub *hub);
+/* Shutdown: publishes a final event (if name is non-NULL, data stolen),
+ * flushes, ends every stream and refuses new subscribers. Idempotent. */
+void sse_hub_close(struct sse_hub *hub, const char *event, json_t *data);
+
+void sse_hub_get_stats(const struct sse_hub *hub, struct sse_hub_stats *st);
+
+/* The pure parts, exposed for unit tests. */
+
+/* Frames one event: "id: ID\nevent: EVENT\ndata: DATA\n\n" (no id line when id
+ * is 0, no event line when event is NULL). Returns the bytes written (the
+ * terminating NUL not counted) or the size needed when it does not fit in
+ * size, like snprintf. */
+size_t sse_frame(char *buf, size_t size, uint64_t id, const char *event, const char *data,
+                 size_t data_len);
+/* Where resume from last_id starts: the number of ring events newer than
+ * last_id (0 when the client is up to date), or -1 when last_id is unknown
+ * (older than the ring, or newer than anything sent). */
+long sse_hub_resume_count(const struct sse_hub *hub, uint64_t last_id);
+
+#endif
