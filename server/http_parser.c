@@ -67,6 +67,8 @@ static int on_url_complete(llhttp_t *ll)
     struct http_parser *p = parser_of(ll);
     struct request *req = p->req;
     const char *t = req->target ? req->target : "";
+    if (ll->method == HTTP_CONNECT) /* authority-form: we are not a proxy */
+        return fail(p, 501, "Not Implemented", "CONNECT is not supported");
     if (!strncasecmp(t, "http://", 7) || !strncasecmp(t, "https://", 8)) {
         const char *slash = strchr(strstr(t, "//") + 2, '/');
         t = slash ? slash : "/";
