@@ -1,0 +1,24 @@
+/* GET /metrics: Prometheus text exposition format 0.0.4. */
+#include <event2/buffer.h>
+
+#include "app/app.h"
+#include "app/observe.h"
+#include "handlers/handlers.h"
+#include "server/metrics.h"
+#include "server/response.h"
+
+enum handler_status handle_metrics(struct request *req)
+{
+    struct app *app = req->app;
+    if (!app->metrics) {
+        response_problem(req, 503, "Service Unavailable", "metrics are not running");
+        return HANDLER_DONE;
+    }
+    struct evbuffer *out = evbuffer_new();
+    observe_render_metrics(app, out);
+    size_t len = evbuffer_get_length(out);
+    response_header(req, "Cache-Control", "no-store");
+    response_send(req, 200, METRICS_CONTENT_TYPE, evbuffer_pullup(out, -1), len);
+    evbuffer_free(out);
+    return HANDLER_DONE;
+}
