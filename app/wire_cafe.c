@@ -1,31 +1,58 @@
-/* Placeholder until the café lands (issue 3). */
+/* Café wiring: the menu (built in or --menu FILE), the café on the main loop
+ * and its baristas, and what SIGTERM means for orders. */
+#include <stdio.h>
+
 #include "app/app.h"
-#include "handlers/handlers.h"
-#include "server/response.h"
+#include "cafe/cafe.h"
+#include "server/log.h"
 
 int cafe_app_init(struct app *app)
 {
+    const struct options *o = app->options;
+    char err[512];
+    if (o->menu_path[0]) {
+        app->menu = menu_load_file(o->menu_path, err, sizeof(err));
+        if (!app->menu) {
+            fprintf(stderr, "cafe-server: bad --menu: %s\n", err);
+            return -1;
+        }
+    } else {
+        app->menu = menu_builtin();
+    }
+    struct cafe_config cfg = {
+        .time_scale = o->time_scale,
+        .baristas = o->baristas,
+        .max_orders = o->max_orders,
+        .max_brews = o->max_brews,
+        .max_queue = o->max_queue,
+    };
+    app->cafe = cafe_new(app->base, app->menu, &cfg);
+    if (!app->cafe)
+        return -1;
+    log_info("menu: %s, %u items, %u flavours", app->menu->source, app->menu->nitems,
+             app->menu->nflavours);
     return 0;
 }
+
+/* New orders get 503 from now on; what brews goes on within the drain time. */
 void cafe_app_drain_begin(struct app *app)
 {
-}
-void cafe_app_drain_timeout(struct app *app)
-{
-}
-void cafe_app_free(struct app *app)
-{
+    if (app->cafe)
+        cafe_drain(app->cafe);
 }
 
-#define NOT_YET(fn)                                                                                \
-    enum handler_status fn(struct request *req)                                                    \
-    {                                                                                              \
-        response_problem(req, 501, "Not Implemented", "coming soon");                              \
-        return HANDLER_DONE;                                                                       \
-    }
-NOT_YET(handle_menu)
-NOT_YET(handle_order_place)
-NOT_YET(handle_orders_batch)
-NOT_YET(handle_orders_list)
-NOT_YET(handle_order_get)
-NOT_YET(handle_order_cancel)
+/* Whatever still brews is failed now, and its waiting clients answered (503),
+ * before the engine closes the remaining connections. */
+void cafe_app_drain_timeout(struct app *app)
+{
+    if (app->cafe)
+        cafe_fail_all(app->cafe, "the server is shutting down");
+}
+
+void cafe_app_free(struct app *app)
+{
+    cafe_free(app->cafe);
+    app->cafe = NULL;
+    menu_free(app->menu);
+    app->menu = NULL;
+}
