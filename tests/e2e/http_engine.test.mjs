@@ -1,0 +1,307 @@
+// The HTTP/1.1 engine over real sockets: framing, keep-alive, pipelining,
+// HEAD, 100-continue, limits, smuggling defences, timeouts, caps, shutdown.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  startServer, rawExchange, parseResponses, request, waitFor, SERVER_BIN,
+} from '../lib/server.mjs';
+
+let srv;
+before(async () => {
+  srv = await startServer(['--max-uri-bytes', '1024', '--max-header-bytes', '2048',
+    '--max-header-fields', '20', '--max-body-bytes', '1000']);
+});
+after(() => srv.stop());
+
+const GET = (path, extra = '') => `GET ${path} HTTP/1.1\r\nHost: t\r\n${extra}\r\n`;
+
+test('prints one listening line and answers /healthz', async () => {
+  assert.equal(srv.stdout.trim().split('\n').length, 1);
+  assert.match(srv.stdout, /^listening on http:\/\/127\.0\.0\.1:\d+\n$/);
+  const r = await request(`${srv.url}/healthz`);
+  assert.equal(r.status, 200);
+  assert.equal(r.json.status, 'ok');
+});
+
+test('--help, --version, bad flags', () => {
+  assert.match(execFileSync(SERVER_BIN, ['--help']).toString(), /--time-scale[\s\S]*CAFE_TIME_SCALE/);
+  assert.match(execFileSync(SERVER_BIN, ['--version']).toString(), /^cafe-server \d+\.\d+\.\d+/);
+  const bad = spawnSync(SERVER_BIN, ['--port', 'eighty']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr.toString(), /invalid value 'eighty' for --port/);
+  const env = spawnSync(SERVER_BIN, [], { env: { ...process.env, CAFE_TIME_SCALE: '-1' } });
+  assert.equal(env.status, 2);
+  assert.match(env.stderr.toString(), /CAFE_TIME_SCALE/);
+  assert.equal(spawnSync(SERVER_BIN, ['--bogus']).status, 2);
+});
+
+test('keep-alive: HTTP/1.1 keeps the connection, Connection: close ends it', async () => {
+  const { data, closed } = await rawExchange(srv.port,
+    [GET('/healthz'), GET('/healthz', 'Connection: close\r\n')], { pauseMs: 50 });
+  const rs = parseResponses(data);
+  assert.equal(rs.length, 2);
+  assert.equal(rs[0].headers.connection, undefined);
+  assert.equal(rs[1].headers.connection, 'close');
+  assert.ok(closed, 'server closed after Connection: close');
+});
+
+test('keep-alive: HTTP/1.0 closes unless asked to keep alive', async () => {
+  let r = await rawExchange(srv.port, 'GET /healthz HTTP/1.0\r\n\r\n');
+  assert.equal(parseResponses(r.data)[0].headers.connection, 'close');
+  assert.ok(r.closed);
+  r = await rawExchange(srv.port, 'GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n',
+    { idleMs: 300 });
+  assert.equal(parseResponses(r.data)[0].headers.connection, 'keep-alive');
+  assert.ok(!r.closed);
+});
+
+test('pipelined requests are answered in order on one connection', async () => {
+  const reqs = ['/healthz', '/nope-1', '/healthz', '/nope-2'].map((p) => GET(p)).join('');
+  const { data } = await rawExchange(srv.port, reqs + GET('/nope-3', 'Connection: close\r\n'));
+  const rs = parseResponses(data);
+  assert.deepEqual(rs.map((r) => r.status), [200, 404, 200, 404, 404]);
+  assert.match(rs[1].body, /nope-1/);
+  assert.match(rs[3].body, /nope-2/);
+  assert.match(rs[4].body, /nope-3/);
+});
+
+test('HEAD sends the headers of GET and no body', async () => {
+  const { data } = await rawExchange(srv.port,
+    `HEAD /healthz HTTP/1.1\r\nHost: t\r\n\r\n${GET('/healthz', 'Connection: close\r\n')}`);
+  const head = data.split('\r\n\r\n')[0];
+  assert.match(head, /^HTTP\/1\.1 200 OK/);
+  const len = Number(/Content-Length: (\d+)/.exec(head)[1]);
+  assert.ok(len > 0);
+  // The next response starts right after the HEAD's blank line.
+  assert.match(data.slice(head.length + 4), /^HTTP\/1\.1 200 OK/);
+});
+
+test('Expect: 100-continue gets 100 first; too large gets 413 without 100', async () => {
+  const s = new net.Socket();
+  const got = [];
+  await new Promise((r) => s.connect(srv.port, '127.0.0.1', r));
+  s.on('data', (d) => got.push(d.toString()));
+  s.write('POST /healthz HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n');
+  await waitFor(() => got.join('').includes('100 Continue'), 2000, '100 Continue');
+  assert.equal(got.join(''), 'HTTP/1.1 100 Continue\r\n\r\n');
+  s.write('hello');
+  await waitFor(() => got.join('').includes('405'), 2000, 'final answer');
+  s.destroy();
+
+  const big = await rawExchange(srv.port,
+    'POST /healthz HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5000\r\n\r\n');
+  assert.doesNotMatch(big.data, /100 Continue/);
+  assert.equal(parseResponses(big.data)[0].status, 413);
+  assert.ok(big.closed);
+
+  const odd = await rawExchange(srv.port,
+    'POST /healthz HTTP/1.1\r\nHost: t\r\nExpect: coffee\r\nContent-Length: 1\r\n\r\nx');
+  assert.equal(parseResponses(odd.data)[0].status, 417);
+});
+
+test('chunked request bodies are framed correctly', async () => {
+  const body = 'POST /healthz HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n'
+    + '4\r\nabcd\r\n3;x=y\r\nefg\r\n0\r\n\r\n';
+  const { data } = await rawExchange(srv.port, [body, GET('/healthz', 'Connection: close\r\n')]);
+  assert.deepEqual(parseResponses(data).map((r) => r.status), [405, 200]);
+});
+
+test('413 before the body is read, 414, 431 by bytes and by count', async () => {
+  const cases = [
+    ['POST /healthz HTTP/1.1\r\nHost: t\r\nContent-Length: 1001\r\n\r\n', 413],
+    [GET('/' + 'u'.repeat(1100)), 414],
+    [GET('/healthz', `X-Big: ${'h'.repeat(2100)}\r\n`), 431],
+    [GET('/healthz', 'X-A: 1\r\n'.repeat(25)), 431],
+  ];
+  for (const [raw, status] of cases) {
+    const { data, closed } = await rawExchange(srv.port, raw);
+    const [r] = parseResponses(data);
+    assert.equal(r.status, status, raw.slice(0, 60));
+    assert.equal(r.headers['content-type'], 'application/problem+json');
+    assert.equal(JSON.parse(r.body).status, status);
+    assert.ok(closed, `closed after ${status}`);
+  }
+});
+
+test('framing and smuggling attempts: 400 (or 505) and the connection closed', async () => {
+  const cases = [
+    ['POST /healthz HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 400],
+    ['POST /healthz HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nabcdef', 400],
+    ['GET /healthz HTTP/1.1\r\n Host: t\r\n\r\n', 400],
+    ['GET /healthz HTTP/1.1\r\nHost: t\r\nX: a\rY: b\r\n\r\n', 400],
+    ['GET /healthz HTTP/1.1\r\nHost: t\r\nX: a\r\n folded\r\n\r\n', 400],
+    ['GET /healthz HTTP/1.1\r\nHost: t\r\n: empty\r\n\r\n', 400],
+    ['GET /healthz HTTP/1.1\r\n\r\n', 400],
+    ['GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n', 400],
+    ['GET /healthz HTTP/2.0\r\nHost: t\r\n\r\n', 505],
+    ['BREW /pot HTCPCP/1.0\r\n\r\n', 400],
+  ];
+  for (const [raw, status] of cases) {
+    // A second, innocent request follows: it must never be answered.
+    const { data, closed } = await rawExchange(srv.port, raw + GET('/healthz'));
+    const rs = parseResponses(data);
+    assert.equal(rs.length, 1, `one answer for ${JSON.stringify(raw.slice(0, 50))}`);
+    assert.equal(rs[0].status, status, JSON.stringify(raw));
+    assert.equal(rs[0].headers.connection, 'close');
+    assert.ok(closed);
+  }
+});
+
+test('404 and 405 with Allow are problem+json', async () => {
+  let r = await request(`${srv.url}/no/such/thing`);
+  assert.equal(r.status, 404);
+  assert.equal(r.headers['content-type'], 'application/problem+json');
+  assert.equal(r.json.title, 'Not Found');
+  r = await request(`${srv.url}/healthz`, { method: 'DELETE' });
+  assert.equal(r.status, 405);
+  assert.equal(r.headers.allow, 'GET, HEAD');
+});
+
+test('static files: types, validators, 304, no traversal', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cafe-static-'));
+  fs.writeFileSync(path.join(dir, 'index.html'), '<!doctype html><title>t</title>');
+  fs.mkdirSync(path.join(dir, 'js'));
+  fs.writeFileSync(path.join(dir, 'js', 'app.js'), 'export const x = 1;\n');
+  fs.writeFileSync(path.join(dir, 'style.css'), 'body{}');
+  const s = await startServer(['--static-dir', dir]);
+  try {
+    await checkStatic(s);
+  } finally {
+    await s.stop();
+    fs.rmSync(dir, { recursive: true });
+  }
+});
+
+async function checkStatic(srv) {
+  const js = await request(`${srv.url}/js/app.js`);
+  assert.equal(js.status, 200);
+  assert.equal(js.headers['content-type'], 'text/javascript; charset=utf-8');
+  assert.equal(js.body, 'export const x = 1;\n');
+  assert.equal((await request(`${srv.url}/style.css`)).headers['content-type'], 'text/css; charset=utf-8');
+  const r = await request(`${srv.url}/`);
+  assert.equal(r.status, 200);
+  assert.match(r.headers['content-type'], /^text\/html/);
+  assert.ok(r.headers.etag && r.headers['last-modified']);
+  const again = await request(`${srv.url}/`, { headers: { 'If-None-Match': r.headers.etag } });
+  assert.equal(again.status, 304);
+  assert.equal(again.body, '');
+  const ims = await request(`${srv.url}/`, { headers: { 'If-Modified-Since': r.headers['last-modified'] } });
+  assert.equal(ims.status, 304);
+  for (const p of ['/../../../etc/passwd', '/%2e%2e/%2e%2e/etc/passwd', '/..%2f..%2fetc%2fpasswd',
+    '/.git/config', '/static/../README.md']) {
+    const { data } = await rawExchange(srv.port, GET(p, 'Connection: close\r\n'));
+    const status = parseResponses(data)[0].status;
+    assert.ok(status === 404 || status === 400, `${p} -> ${status}`);
+  }
+}
+
+test('one access-log line per request', async () => {
+  await request(`${srv.url}/healthz?probe=access-log`);
+  await srv.waitForLog(/access 127\.0\.0\.1:\d+ "GET \/healthz\?probe=access-log HTTP\/1\.1" 200 \d+ [\d.]+ms/);
+});
+
+test('strict client (node:http) accepts every kind of response', async () => {
+  const kinds = [
+    [`${srv.url}/healthz`, 'GET', 200],
+    [`${srv.url}/healthz`, 'HEAD', 200],
+    [`${srv.url}/missing`, 'GET', 404],
+    [`${srv.url}/healthz`, 'PUT', 405],
+  ];
+  for (const [url, method, status] of kinds) {
+    const r = await request(url, { method });
+    assert.equal(r.status, status, `${method} ${url}`);
+  }
+});
+
+test('header deadline (slowloris) and idle keep-alive timeout', async () => {
+  const s = await startServer(['--header-timeout-ms', '300', '--idle-timeout-ms', '200']);
+  try {
+    // Headers trickle in a byte at a time: cut at the deadline with 408.
+    const started = Date.now();
+    const pieces = [...'GET /healthz HTTP/1.1\r\nHost: t\r\nX-Slow: yes\r\n'];
+    const slow = await rawExchange(s.port, pieces, { pauseMs: 40, idleMs: 3000 });
+    assert.equal(parseResponses(slow.data)[0].status, 408);
+    assert.ok(slow.closed);
+    assert.ok(Date.now() - started < 2500);
+    // An idle keep-alive connection is closed quietly.
+    const idle = await rawExchange(s.port, GET('/healthz'), { idleMs: 3000 });
+    assert.equal(parseResponses(idle.data).length, 1);
+    assert.ok(idle.closed, 'idle connection closed');
+  } finally {
+    await s.stop();
+  }
+});
+
+test('over the connection cap: 503 with Retry-After, others still served', async () => {
+  const s = await startServer(['--max-connections', '3']);
+  const held = [];
+  try {
+    for (let i = 0; i < 3; i++) {
+      const c = net.connect(s.port, '127.0.0.1');
+      await new Promise((r) => c.on('connect', r));
+      held.push(c);
+    }
+    await waitFor(async () => (await fetchStatus(s.port)) === 503, 3000, 'cap reached');
+    const { data } = await rawExchange(s.port, GET('/healthz'));
+    const [r] = parseResponses(data);
+    assert.equal(r.status, 503);
+    assert.equal(r.headers['retry-after'], '1');
+    // A held connection is still served.
+    held[0].write(GET('/healthz'));
+    const answer = await new Promise((r) => held[0].once('data', (d) => r(d.toString())));
+    assert.match(answer, /^HTTP\/1\.1 200/);
+  } finally {
+    held.forEach((c) => c.destroy());
+    await s.stop();
+  }
+});
+
+async function fetchStatus(port) {
+  const { data } = await rawExchange(port, GET('/healthz', 'Connection: close\r\n'), { idleMs: 500 });
+  return parseResponses(data)[0]?.status;
+}
+
+test('survives running out of descriptors (EMFILE) and resumes accepting', async () => {
+  const prlimit = spawnSync('prlimit', ['--version']);
+  if (prlimit.status !== 0) return; // util-linux missing: nothing to lower the limit with
+  const s = await startServer([]);
+  const socks = [];
+  try {
+    // Lower only the soft limit under the running server, so its cap (made
+    // for the old limit) is now too high and accept() meets EMFILE.
+    const hard = execFileSync('sh', ['-c', 'ulimit -Hn']).toString().trim();
+    execFileSync('prlimit', ['--pid', String(s.proc.pid), `--nofile=24:${hard}`]);
+    for (let i = 0; i < 40; i++) {
+      const c = net.connect(s.port, '127.0.0.1');
+      c.on('error', () => {});
+      socks.push(c);
+    }
+    await s.waitForLog(/accept failed: Too many open files/, 5000);
+    socks.forEach((c) => c.destroy());
+    execFileSync('prlimit', ['--pid', String(s.proc.pid), `--nofile=4096:${hard}`]);
+    await waitFor(async () => (await fetchStatus(s.port)) === 200, 5000, 'accepting again');
+  } finally {
+    socks.forEach((c) => c.destroy());
+    await s.stop();
+  }
+});
+
+test('SIGTERM: idle connections closed, exit 0 promptly', async () => {
+  const s = await startServer([]);
+  const c = net.connect(s.port, '127.0.0.1');
+  await new Promise((r) => c.on('connect', r));
+  c.write(GET('/healthz'));
+  await new Promise((r) => c.once('data', r));
+  const closed = new Promise((r) => c.on('close', r));
+  const t0 = Date.now();
+  const { code } = await s.stop('SIGTERM');
+  await closed;
+  assert.equal(code, 0);
+  assert.ok(Date.now() - t0 < 3000);
+  assert.match(s.stderr, /shutting down/);
+});
