@@ -34,18 +34,26 @@ export function startServer(args = [], env = {}) {
         resolve(server);
       }
     });
-    server.stop = (signal = 'SIGTERM') => stopServer(server, signal);
+    server.stop = (signal = 'SIGTERM', opts) => stopServer(server, signal, opts);
     server.waitForLog = (re, ms = 5000) => waitFor(() => re.test(server.stderr), ms, `log ${re}`);
   });
 }
 
-// Sends signal and resolves with {code, signal} when the process exits.
-export function stopServer(server, signal = 'SIGTERM') {
-  if (server.exited) return Promise.resolve(server.exited);
+// Sends signal and resolves with {code, signal} when the process exits. A
+// server must exit 0 after SIGTERM/SIGINT: anything else (a crash, or a
+// sanitizer's leak report in the ASan build) rejects, failing the test.
+export function stopServer(server, signal = 'SIGTERM', { allowFailure = false } = {}) {
+  const check = (res) => {
+    if (!allowFailure && (res.code !== 0 || res.signal)) {
+      throw new Error(`server exited with ${res.code ?? res.signal} after ${signal}:\n${server.stderr.slice(-4000)}`);
+    }
+    return res;
+  };
+  if (server.exited) return Promise.resolve(server.exited).then(check);
   return new Promise((resolve) => {
     server.proc.once('exit', (code, sig) => resolve({ code, signal: sig }));
     server.proc.kill(signal);
-  });
+  }).then(check);
 }
 
 export async function waitFor(cond, ms = 5000, what = 'condition') {
