@@ -19,11 +19,11 @@
 #include "server/sse_hub.h"
 #include "server/xmalloc.h"
 
-#define LOOP_PROBE_MS   100               /* lag/iteration sampling period */
-#define STATS_PERIOD_MS 1000              /* the "stats" event */
-#define SSE_FLUSH_MS    50                /* batching window: one write per subscriber per window */
-#define SSE_RING        512               /* events kept for Last-Event-ID */
-#define RESERVOIR       512               /* latency samples per mode per stats period */
+#define LOOP_PROBE_MS   100  /* lag/iteration sampling period */
+#define STATS_PERIOD_MS 1000 /* the "stats" event */
+#define SSE_FLUSH_MS    0    /* batching window: one write per subscriber per loop turn */
+#define SSE_RING        512  /* events kept for Last-Event-ID */
+#define RESERVOIR       512  /* latency samples per mode per stats period */
 #define NMODE_LABELS    (BREW_NMODES + 1) /* the modes, then "none" */
 
 /* Per mode, over one stats period: orders finished and their latency
@@ -173,10 +173,10 @@ static void on_stats_timer(evutil_socket_t fd, short what, void *arg)
         }
         const struct server_stats *ss = app->server ? server_stats(app->server) : NULL;
         json_t *data = json_pack(
-            "{s:f, s:f, s:o, s:{s:f, s:f}, s:{s:f}, s:i, s:i, s:i, s:i, s:i, s:I}", "t",
-            now_unix_ms(), "interval_s", secs, "modes", modes, "lag_ms", "max", obs.lag_max_ms,
-            "avg", obs.lag_n ? obs.lag_sum_ms / obs.lag_n : 0.0, "iteration_ms", "max",
-            obs.iter_max_ms, "in_flight", (json_int_t)total_in_flight, "queue_depth",
+            "{s:I, s:f, s:o, s:{s:f, s:f}, s:{s:f}, s:i, s:i, s:i, s:i, s:i, s:I}", "t",
+            (json_int_t)now_unix_ms(), "interval_s", secs, "modes", modes, "lag_ms", "max",
+            obs.lag_max_ms, "avg", obs.lag_n ? obs.lag_sum_ms / obs.lag_n : 0.0, "iteration_ms",
+            "max", obs.iter_max_ms, "in_flight", (json_int_t)total_in_flight, "queue_depth",
             (json_int_t)cs.barista_queue, "baristas_busy", (json_int_t)cs.baristas_busy, "baristas",
             (json_int_t)cs.baristas, "connections", (json_int_t)(ss ? ss->open_connections : 0),
             "requests", (json_int_t)(ss ? ss->requests : 0));
@@ -448,6 +448,7 @@ int observe_app_init(struct app *app)
         cfg.max_backlog = app->options->sse_max_backlog;
     cfg.ring_size = SSE_RING;
     cfg.flush_ms = SSE_FLUSH_MS;
+    cfg.real_precision = 6; /* rates and milliseconds: 6 digits say it all */
     /* CAFE_SSE_HEARTBEAT_MS: a test knob (the heartbeat test need not wait 15 s). */
     const char *hb = getenv("CAFE_SSE_HEARTBEAT_MS");
     if (hb && atoi(hb) > 0)
@@ -459,6 +460,7 @@ int observe_app_init(struct app *app)
     obs.monitor = loop_monitor_new(app->base, LOOP_PROBE_MS, on_loop_sample, app);
     static const struct timeval period = {STATS_PERIOD_MS / 1000, (STATS_PERIOD_MS % 1000) * 1000};
     obs.stats_timer = event_new(app->base, -1, EV_PERSIST, on_stats_timer, app);
+    event_priority_set(obs.stats_timer, 0); /* before a blocking callback of its turn */
     event_add(obs.stats_timer, &period);
     return 0;
 }

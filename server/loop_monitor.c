@@ -57,6 +57,10 @@ struct loop_monitor *loop_monitor_new(struct event_base *base, unsigned interval
     mon->interval_ns = (uint64_t)interval_ms * 1000000u;
     mon->tick = evtimer_new(base, on_tick, mon);
     mon->turn = evtimer_new(base, on_turn, mon);
+    /* The tick runs first in its turn (priority 0, when the base has
+     * priorities) so lag measures the loop being held, not the queue of
+     * callbacks ahead of it; the turn probe keeps the default priority. */
+    event_priority_set(mon->tick, 0);
     mon->armed_ns = clock_ns();
     event_add(mon->tick, &mon->interval);
     return mon;

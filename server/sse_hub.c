@@ -56,6 +56,7 @@ void sse_hub_config_default(struct sse_hub_config *cfg)
     cfg->heartbeat_ms = 15000;
     cfg->flush_ms = 0;
     cfg->retry_ms = 2000;
+    cfg->real_precision = 0;
 }
 
 static struct sse_blob *blob_new(uint64_t id, size_t len)
@@ -194,7 +195,10 @@ long sse_hub_resume_count(const struct sse_hub *hub, uint64_t last_id)
 /* Frames one pending event into a new ring blob with the next id. */
 static struct sse_blob *pending_frame(struct sse_hub *hub, struct sse_pending *p)
 {
-    char *json = p->data ? json_dumps(p->data, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    size_t flags = JSON_COMPACT | JSON_ENCODE_ANY;
+    if (hub->cfg.real_precision > 0)
+        flags |= JSON_REAL_PRECISION(hub->cfg.real_precision);
+    char *json = p->data ? json_dumps(p->data, flags) : NULL;
     const char *data = json ? json : "null";
     size_t data_len = strlen(data);
     uint64_t id = ++hub->st.last_id;
@@ -298,6 +302,10 @@ struct sse_hub *sse_hub_new(struct event_base *base, const struct sse_hub_config
     hub->ring = xcalloc(hub->cfg.ring_size, sizeof(*hub->ring));
     hub->pending_tail = &hub->pending;
     hub->flush_ev = evtimer_new(base, on_flush, hub);
+    /* The most urgent priority the base has (0): what is queued goes out
+     * before the next callback of the turn, which may block the loop (a sync
+     * brew) -- the dashboard should see the stall as it happens, not after. */
+    event_priority_set(hub->flush_ev, 0);
     if (hub->cfg.heartbeat_ms) {
         struct timeval tv = {hub->cfg.heartbeat_ms / 1000, (hub->cfg.heartbeat_ms % 1000) * 1000};
         hub->heartbeat_ev = event_new(base, -1, EV_PERSIST, on_heartbeat, hub);

@@ -27,6 +27,7 @@ struct sse_hub_config {
     unsigned heartbeat_ms; /* ": ping" comment interval (0: none) */
     unsigned flush_ms;     /* batching window; 0 = the next loop turn */
     unsigned retry_ms;     /* reconnection delay advertised to EventSource (0: none) */
+    int real_precision;    /* significant digits of JSON reals (0: jansson's 17) */
 };
 
 struct sse_hub_stats {

@@ -1,0 +1,90 @@
+// Live charts from the once-a-second "stats" event: throughput, latency and
+// event-loop lag, per mode. uPlot is loaded from /vendor/ (copied there from
+// node_modules by scripts/setup-web.sh; no CDN). The data the charts plot is
+// kept in plain arrays (window.cafe.series) so tests can read it.
+
+export const MODES = ['sync', 'async', 'thread'];
+const COLORS = { sync: '#c0392b', async: '#2471a3', thread: '#1e8449', lag: '#8a4b16' };
+const WINDOW = 120; // points (seconds) kept
+
+export class Charts {
+  constructor(doc) {
+    this.doc = doc;
+    this.series = {
+      t: [],
+      throughput: { sync: [], async: [], thread: [] },
+      latency_p95: { sync: [], async: [], thread: [] },
+      lag_max: [],
+      in_flight: { sync: [], async: [], thread: [] },
+    };
+    this.plots = [];
+    this.ready = this.load();
+  }
+
+  async load() {
+    let uPlot;
+    try {
+      ({ default: uPlot } = await import('/vendor/uPlot.esm.js'));
+    } catch {
+      for (const id of ['chart-throughput', 'chart-latency', 'chart-lag'])
+        this.doc.getElementById(id).textContent = 'Charts need static/vendor/ (run scripts/setup-web.sh).';
+      return;
+    }
+    const s = this.series;
+    const perMode = (label) => MODES.map((m) => ({ label: m, stroke: COLORS[m], width: 2, value: (u, v) => fmt(v, label) }));
+    this.plots = [
+      this.make(uPlot, 'chart-throughput', 'orders/s', perMode('/s'),
+        () => [s.t, ...MODES.map((m) => s.throughput[m])]),
+      this.make(uPlot, 'chart-latency', 'ms', perMode(' ms'),
+        () => [s.t, ...MODES.map((m) => s.latency_p95[m])]),
+      this.make(uPlot, 'chart-lag', 'ms',
+        [{ label: 'loop lag', stroke: COLORS.lag, width: 2, fill: 'rgba(138,75,22,.12)', value: (u, v) => fmt(v, ' ms') },
+          ...MODES.map((m) => ({ label: `${m} in flight`, stroke: COLORS[m], width: 1, dash: [4, 4], scale: 'n', value: (u, v) => fmt(v, '') }))],
+        () => [s.t, s.lag_max, ...MODES.map((m) => s.in_flight[m])], true),
+    ];
+    const resize = () => { for (const p of this.plots) p.fit(); };
+    new ResizeObserver(resize).observe(this.doc.body);
+    this.redraw();
+  }
+
+  make(uPlot, id, unit, series, data, secondAxis = false) {
+    const root = this.doc.getElementById(id);
+    const width = () => Math.max(260, root.clientWidth || 320);
+    const axes = [{}, { label: unit, size: 56 }];
+    const scales = { x: { time: true } };
+    if (secondAxis) {
+      axes.push({ scale: 'n', side: 1, label: 'in flight', grid: { show: false }, size: 44 });
+      scales.n = { range: (u, min, max) => [0, Math.max(1, max)] };
+    }
+    const opts = { width: width(), height: 200, series: [{}, ...series], axes, scales, legend: { live: false } };
+    const plot = new uPlot(opts, data(), root);
+    return { fit: () => plot.setSize({ width: width(), height: 200 }), draw: () => plot.setData(data()) };
+  }
+
+  push(st) {
+    const s = this.series;
+    s.t.push(st.t / 1000);
+    s.lag_max.push(st.lag_ms.max);
+    for (const m of MODES) {
+      const ms = st.modes[m] || {};
+      s.throughput[m].push(ms.orders_per_s ?? 0);
+      s.latency_p95[m].push(ms.finished ? ms.latency_ms.p95 : null);
+      s.in_flight[m].push(ms.in_flight ?? 0);
+    }
+    if (s.t.length > WINDOW) {
+      s.t.shift();
+      s.lag_max.shift();
+      for (const m of MODES) { s.throughput[m].shift(); s.latency_p95[m].shift(); s.in_flight[m].shift(); }
+    }
+    this.redraw();
+  }
+
+  redraw() {
+    for (const p of this.plots) p.draw();
+  }
+}
+
+function fmt(v, unit) {
+  if (v == null) return '–';
+  return `${v < 10 ? v.toFixed(2) : v.toFixed(0)}${unit}`;
+}
