@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "app/app.h"
+#include "cafe/cafe.h"
 #include "handlers/handlers.h"
 #include "server/log.h"
 #include "server/server.h"
@@ -105,6 +106,19 @@ static void on_drain_timeout(void *arg)
     cafe_app_drain_timeout(arg);
 }
 
+static bool cafe_busy(void *arg)
+{
+    struct app *app = arg;
+    if (!app->cafe)
+        return false;
+    struct cafe_stats st;
+    cafe_stats(app->cafe, &st);
+    unsigned n = 0;
+    for (int m = 0; m < BREW_NMODES; m++)
+        n += st.in_flight[m];
+    return n > 0;
+}
+
 int main(int argc, char **argv)
 {
     /* A write to a vanished client must be an error, not the end of us. */
@@ -146,6 +160,7 @@ int main(int argc, char **argv)
         .on_request_done = observe_on_request_done,
         .on_drain_begin = on_drain_begin,
         .on_drain_timeout = on_drain_timeout,
+        .busy = cafe_busy,
     };
     app.server = server_new(app.base, &opts.limits, &hooks);
     if (cafe_app_init(&app) < 0 || observe_app_init(&app) < 0)

@@ -179,8 +179,14 @@ static void finish_drain(struct server *s)
 
 void server_maybe_finish_drain(struct server *s)
 {
-    if (s->draining && s->stats.open_connections == 0)
-        finish_drain(s);
+    if (!s->draining || s->stats.open_connections > 0)
+        return;
+    if (!s->drain_expired && s->hooks.busy && s->hooks.busy(s->hooks.app)) {
+        struct timeval tv = {0, 20 * 1000}; /* poll: brews end on their own timers */
+        event_add(s->drain_poll, &tv);
+        return;
+    }
+    finish_drain(s);
 }
 
 static void on_drain_timeout(evutil_socket_t fd, short what, void *arg)
@@ -204,7 +210,9 @@ static void on_drain_poll(evutil_socket_t fd, short what, void *arg)
         while (s->conns)
             conn_close(s->conns);
         finish_drain(s);
+        return;
     }
+    server_maybe_finish_drain(s);
 }
 
 void server_shutdown(struct server *s)
@@ -212,6 +220,8 @@ void server_shutdown(struct server *s)
     if (s->draining)
         return;
     s->draining = true;
+    s->drain_timer = evtimer_new(s->base, on_drain_timeout, s);
+    s->drain_poll = evtimer_new(s->base, on_drain_poll, s);
     log_info("shutting down: draining %u connections (timeout %u ms)", s->stats.open_connections,
              s->limits.drain_timeout_ms);
     if (s->listener) {
@@ -225,8 +235,6 @@ void server_shutdown(struct server *s)
         next = c->next;
         conn_drain(c);
     }
-    s->drain_timer = evtimer_new(s->base, on_drain_timeout, s);
-    s->drain_poll = evtimer_new(s->base, on_drain_poll, s);
     struct timeval tv = {s->limits.drain_timeout_ms / 1000,
                          (s->limits.drain_timeout_ms % 1000) * 1000};
     event_add(s->drain_timer, &tv);

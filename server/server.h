@@ -38,6 +38,9 @@ struct server_hooks {
     /* The drain timeout expired: cancel whatever still runs, answering its
      * clients; the engine closes the remaining connections after this. */
     void (*on_drain_timeout)(void *app);
+    /* Draining: is work without a connection still running (brews placed
+     * with ?wait=0)? The loop exits only when nothing is open and not busy. */
+    bool (*busy)(void *app);
 };
 
 /* Engine counters, read by /metrics and the stats stream. */

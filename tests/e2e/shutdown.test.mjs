@@ -1,0 +1,35 @@
+// SIGTERM: stop accepting, let in-flight brews finish, exit 0. (The drain
+// timeout cancelling brews and answering clients: orders.test.mjs.)
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { startServer, request } from '../lib/server.mjs';
+
+test('brews placed with ?wait=0 finish before the process exits', async () => {
+  const s = await startServer(['--time-scale', '0.1']); // a latte: 0.5 s
+  const r = await request(`${s.url}/order?wait=0`, { method: 'POST', body: { item: 'latte' } });
+  assert.equal(r.status, 202);
+  const t0 = Date.now();
+  const { code } = await s.stop('SIGTERM');
+  const took = Date.now() - t0;
+  assert.equal(code, 0);
+  assert.ok(took >= 300, `exited after ${took} ms, before the brew could finish`);
+  assert.ok(took < 5000, `exit took ${took} ms`);
+  assert.doesNotMatch(s.stderr, /drain timeout/);
+});
+
+test('new connections are refused while draining', async () => {
+  const s = await startServer(['--time-scale', '0.2']); // a latte: 1 s
+  const waiting = request(`${s.url}/order`, { method: 'POST', body: { item: 'latte' } });
+  await new Promise((r) => setTimeout(r, 100));
+  const stopped = s.stop('SIGTERM');
+  await s.waitForLog(/shutting down/);
+  const refused = await new Promise((resolve) => {
+    const c = net.connect(s.port, '127.0.0.1');
+    c.on('connect', () => { c.destroy(); resolve(false); });
+    c.on('error', () => resolve(true));
+  });
+  assert.ok(refused, 'listener closed during the drain');
+  assert.equal((await waiting).status, 201, 'the in-flight order still completes');
+  assert.equal((await stopped).code, 0);
+});
