@@ -1,0 +1,343 @@
+/* The brew scheduler on a real event_base at a small time scale: step
+ * ordering and concurrency per mode, observer transitions, timeouts (sync
+ * only at step boundaries), cancellation of timers and barista work, failing
+ * everything at shutdown, and the common-timeout fallback. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <event2/event.h>
+
+#include "cafe/baristas.h"
+#include "cafe/cafe.h"
+#include "server/log.h"
+#include "server/xmalloc.h"
+
+#define SCALE 0.004 /* one recipe second = 4 ms: lunch 40 ms async, 60 ms sync */
+#define U_MS  4
+
+struct world {
+    struct event_base *base;
+    struct menu *menu;
+    struct cafe *cafe;
+    char events[64][32]; /* what the observer saw, "step_started:1" */
+    unsigned nevents;
+    unsigned answered;
+};
+
+static void observe(const struct order *o, enum cafe_event ev, int step, void *arg)
+{
+    struct world *w = arg;
+    if (w->nevents < 64)
+        snprintf(w->events[w->nevents++], sizeof(w->events[0]), "%s:%d", cafe_event_name(ev), step);
+}
+
+static struct world *world_new(struct menu *menu, unsigned baristas, unsigned max_queue)
+{
+    struct world *w = xcalloc(1, sizeof(*w));
+    struct cafe_config cfg = {.time_scale = SCALE,
+                              .baristas = baristas,
+                              .max_orders = 100,
+                              .max_brews = 100,
+                              .max_queue = max_queue};
+    w->base = event_base_new();
+    w->menu = menu ? menu : menu_builtin();
+    w->cafe = cafe_new(w->base, w->menu, &cfg);
+    cafe_set_observer(w->cafe, observe, w);
+    return w;
+}
+
+static void world_free(struct world *w)
+{
+    cafe_free(w->cafe);
+    menu_free(w->menu);
+    event_base_free(w->base);
+    free(w);
+}
+
+static void on_answer(struct order *o, void *arg)
+{
+    struct world *w = arg;
+    w->answered++;
+}
+
+static struct order *place(struct world *w, const char *item, enum brew_mode mode,
+                           int64_t timeout_ms)
+{
+    struct order_spec spec = {
+        .item = menu_find_item(w->menu, item), .mode = mode, .timeout_ms = timeout_ms};
+    struct order *o = NULL;
+    assert_int_equal(cafe_order_place(w->cafe, &spec, &o), CAFE_OK);
+    order_wait(o, on_answer, w);
+    return o;
+}
+
+/* Runs the loop until n waiters were answered; returns the elapsed ms. */
+static double run_until_answered(struct world *w, unsigned n)
+{
+    uint64_t t0 = mono_ns();
+    while (w->answered < n && mono_ns() - t0 < 5000000000ull)
+        event_base_loop(w->base, EVLOOP_ONCE);
+    assert_int_equal(w->answered, n);
+    return (double)(mono_ns() - t0) / 1e6;
+}
+
+static const struct order_step *step_named(const struct order *o, const char *name)
+{
+    for (unsigned i = 0; i < o->item->nsteps; i++)
+        if (strcmp(o->item->steps[i].name, name) == 0)
+            return &o->steps[i];
+    fail_msg("no step %s", name);
+    return NULL;
+}
+
+static void lunch_in_each_mode(void **state)
+{
+    const enum brew_mode modes[] = {MODE_ASYNC, MODE_THREAD, MODE_SYNC};
+    const double ideal[] = {10, 10, 15};
+    for (int m = 0; m < 3; m++) {
+        struct world *w = world_new(NULL, 2, 10);
+        struct order *o = place(w, "lunch", modes[m], -1);
+        order_ref(o);
+        double ms = run_until_answered(w, 1);
+        assert_int_equal(o->status, ORDER_READY);
+        assert_true(ms >= ideal[m] * U_MS * 0.95);
+        assert_true(ms < ideal[m] * U_MS * 1.5 + 50);
+        const struct order_step *pasta = step_named(o, "cook_pasta");
+        const struct order_step *meat = step_named(o, "heat_meatloaf");
+        const struct order_step *avo = step_named(o, "peel_avocado");
+        if (modes[m] == MODE_SYNC) {
+            /* one after another, in the recipe's order */
+            assert_true(meat->start_ms >= pasta->end_ms);
+            assert_true(avo->start_ms >= meat->end_ms);
+        } else {
+            /* gather: every timer runs before the avocado is peeled */
+            assert_true(pasta->start_ms <= 1 && meat->start_ms <= 1);
+            assert_true(avo->start_ms <= U_MS);
+            assert_true(pasta->end_ms >= 10 * U_MS);
+        }
+        for (unsigned i = 0; i < 3; i++)
+            assert_int_equal(o->steps[i].status, STEP_DONE);
+        order_unref(o);
+        world_free(w);
+    }
+}
+
+static void observer_sees_every_transition(void **state)
+{
+    struct world *w = world_new(NULL, 1, 10);
+    place(w, "pourover", MODE_ASYNC, -1);
+    run_until_answered(w, 1);
+    /* boil (0) and grind (1) start together; grind (2 s) ends before boil
+     * (3 s); the hands-on brew (2) starts only after both. */
+    const char *want[] = {"order_queued:-1", "order_brewing:-1", "step_started:0",
+                          "step_started:1",  "step_done:1",      "step_done:0",
+                          "step_started:2",  "step_done:2",      "order_ready:-1"};
+    assert_int_equal(w->nevents, 9);
+    for (unsigned i = 0; i < 9; i++)
+        assert_string_equal(w->events[i], want[i]);
+    world_free(w);
+}
+
+static void thread_mode_uses_the_baristas(void **state)
+{
+    struct world *w = world_new(NULL, 1, 10);
+    struct order *a = place(w, "lunch", MODE_THREAD, -1);
+    struct order *b = place(w, "lunch", MODE_THREAD, -1);
+    order_ref(a);
+    order_ref(b);
+    /* one barista: the second avocado waits for the first */
+    event_base_loop(w->base, EVLOOP_ONCE);
+    struct cafe_stats st;
+    cafe_stats(w->cafe, &st);
+    assert_int_equal(st.baristas, 1);
+    assert_int_equal(st.in_flight[MODE_THREAD], 2);
+    assert_int_equal(step_named(b, "peel_avocado")->status, STEP_QUEUED);
+    run_until_answered(w, 2);
+    const struct order_step *avo_a = step_named(a, "peel_avocado");
+    const struct order_step *avo_b = step_named(b, "peel_avocado");
+    assert_true(avo_b->start_ms >= avo_a->end_ms - 1);
+    assert_int_equal(a->status, ORDER_READY);
+    assert_int_equal(b->status, ORDER_READY);
+    order_unref(a);
+    order_unref(b);
+    world_free(w);
+}
+
+static void queue_full_refuses_thread_orders(void **state)
+{
+    struct world *w = world_new(NULL, 1, 1);
+    place(w, "lunch", MODE_THREAD, -1);
+    place(w, "lunch", MODE_THREAD, -1);
+    /* let both start: one avocado in hand, one queued */
+    for (int i = 0; i < 50; i++) {
+        struct cafe_stats st;
+        cafe_stats(w->cafe, &st);
+        if (st.barista_queue == 1 && st.baristas_busy == 1)
+            break;
+        event_base_loop(w->base, EVLOOP_NONBLOCK);
+        sleep_ns(200000);
+    }
+    assert_int_equal(cafe_admit(w->cafe, MODE_THREAD, 1), CAFE_QUEUE_FULL);
+    assert_int_equal(cafe_admit(w->cafe, MODE_ASYNC, 1), CAFE_OK);
+    run_until_answered(w, 2);
+    world_free(w);
+}
+
+static void timeout_cancels_async_brew(void **state)
+{
+    struct world *w = world_new(NULL, 1, 10);
+    struct order *o = place(w, "latte", MODE_ASYNC, 5); /* 20 ms latte, 5 ms deadline */
+    order_ref(o);
+    double ms = run_until_answered(w, 1);
+    assert_true(ms < 5 * U_MS);
+    assert_int_equal(o->status, ORDER_CANCELLED);
+    assert_true(o->timed_out);
+    assert_int_equal(o->steps[0].status, STEP_DROPPED);
+    order_unref(o);
+    world_free(w);
+}
+
+static void sync_timeout_only_at_step_boundaries(void **state)
+{
+    struct world *w = world_new(NULL, 1, 10);
+    struct order *o = place(w, "pourover", MODE_SYNC, 1);
+    order_ref(o);
+    double ms = run_until_answered(w, 1);
+    /* boil_water (3 s) ran to its end although the deadline passed during it */
+    assert_true(ms >= 3 * U_MS);
+    assert_int_equal(o->status, ORDER_CANCELLED);
+    assert_true(o->timed_out);
+    assert_int_equal(o->steps[0].status, STEP_DONE);
+    assert_int_equal(o->steps[1].status, STEP_DROPPED);
+    assert_int_equal(o->steps[2].status, STEP_DROPPED);
+    order_unref(o);
+    world_free(w);
+}
+
+static void cancel_drops_timers_and_barista_work(void **state)
+{
+    struct world *w = world_new(NULL, 1, 10);
+    struct order *a = place(w, "lunch", MODE_THREAD, -1);
+    struct order *b = place(w, "lunch", MODE_THREAD, -1);
+    order_ref(a);
+    order_ref(b);
+    for (int i = 0; i < 50; i++) { /* a's avocado in hand, b's queued */
+        struct cafe_stats st;
+        cafe_stats(w->cafe, &st);
+        if (st.barista_queue == 1 && st.baristas_busy == 1)
+            break;
+        event_base_loop(w->base, EVLOOP_NONBLOCK);
+        sleep_ns(200000);
+    }
+    assert_int_equal(cafe_order_cancel(w->cafe, b), CANCEL_DONE); /* queued work dropped */
+    assert_int_equal(w->answered, 1);
+    struct cafe_stats st;
+    cafe_stats(w->cafe, &st);
+    assert_int_equal(st.barista_queue, 0);
+    assert_int_equal(cafe_order_cancel(w->cafe, a), CANCEL_DONE); /* in hand: detached */
+    assert_int_equal(w->answered, 2);
+    assert_int_equal(a->status, ORDER_CANCELLED);
+    assert_int_equal(step_named(a, "peel_avocado")->status, STEP_DROPPED);
+    /* the barista finishes the avocado; its late result is a no-op */
+    for (int i = 0; i < 100; i++) {
+        cafe_stats(w->cafe, &st);
+        if (!st.baristas_busy)
+            break;
+        sleep_ns(1000000);
+    }
+    event_base_loop(w->base, EVLOOP_NONBLOCK);
+    assert_int_equal(a->status, ORDER_CANCELLED);
+    assert_int_equal(w->answered, 2);
+    order_unref(a);
+    order_unref(b);
+    world_free(w);
+}
+
+static void fail_all_answers_every_waiter(void **state)
+{
+    struct world *w = world_new(NULL, 2, 10);
+    struct order *o[3] = {place(w, "lunch", MODE_THREAD, -1), place(w, "drip", MODE_ASYNC, 1000),
+                          NULL};
+    event_base_loop(w->base, EVLOOP_NONBLOCK); /* brewing: timers and a barista busy */
+    o[2] = place(w, "latte", MODE_SYNC, -1);   /* queued for the loop */
+    for (int i = 0; i < 3; i++)
+        order_ref(o[i]);
+    assert_int_equal(o[0]->status, ORDER_BREWING);
+    cafe_fail_all(w->cafe, "closing time");
+    assert_int_equal(w->answered, 3);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(o[i]->status, ORDER_FAILED);
+        assert_string_equal(o[i]->reason, "closing time");
+        order_unref(o[i]);
+    }
+    world_free(w); /* joins the barista still peeling */
+}
+
+static void detached_waiter_is_not_called(void **state)
+{
+    struct world *w = world_new(NULL, 1, 10);
+    struct order *o = place(w, "latte", MODE_ASYNC, -1);
+    order_wait(o, NULL, NULL); /* the client went away; the brew goes on */
+    struct order *p = place(w, "mocha", MODE_ASYNC, -1);
+    order_ref(o);
+    run_until_answered(w, 1);
+    while (o->status != ORDER_READY)
+        event_base_loop(w->base, EVLOOP_ONCE);
+    assert_int_equal(w->answered, 1);
+    assert_int_equal(p->status, ORDER_READY);
+    order_unref(o);
+    world_free(w);
+}
+
+/* 80 distinct durations: more than the café's common-timeout table holds;
+ * the rest fall back to plain timers and still fire. */
+static void many_distinct_durations(void **state)
+{
+    json_t *items = json_array();
+    for (int i = 0; i < 64; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "i%d", i);
+        json_array_append_new(items, json_pack("{s:s, s:[{s:s, s:s, s:f}, {s:s, s:s, s:f}]}",
+                                               "name", name, "steps", "name", "a", "kind", "wait",
+                                               "seconds", 1.0 + i * 0.01, "name", "b", "kind",
+                                               "wait", "seconds", 2.0 + i * 0.01));
+    }
+    json_t *j = json_pack("{s:o}", "items", items);
+    char err[256];
+    struct menu *m = menu_from_json(j, err, sizeof(err));
+    json_decref(j);
+    assert_non_null(m);
+    struct world *w = world_new(m, 1, 10);
+    for (unsigned i = 0; i < m->nitems; i++)
+        place(w, m->items[i].name, MODE_ASYNC, -1);
+    run_until_answered(w, m->nitems);
+    struct cafe_stats st;
+    cafe_stats(w->cafe, &st);
+    assert_int_equal(st.finished[MODE_ASYNC][ORDER_READY], 64);
+    world_free(w);
+}
+
+int main(void)
+{
+    log_init(LOG_TEXT, false);
+    log_set_slow_threshold_ms(0);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(lunch_in_each_mode),
+        cmocka_unit_test(observer_sees_every_transition),
+        cmocka_unit_test(thread_mode_uses_the_baristas),
+        cmocka_unit_test(queue_full_refuses_thread_orders),
+        cmocka_unit_test(timeout_cancels_async_brew),
+        cmocka_unit_test(sync_timeout_only_at_step_boundaries),
+        cmocka_unit_test(cancel_drops_timers_and_barista_work),
+        cmocka_unit_test(fail_all_answers_every_waiter),
+        cmocka_unit_test(detached_waiter_is_not_called),
+        cmocka_unit_test(many_distinct_durations),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
