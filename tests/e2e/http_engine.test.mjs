@@ -305,3 +305,15 @@ test('SIGTERM: idle connections closed, exit 0 promptly', async () => {
   assert.ok(Date.now() - t0 < 3000);
   assert.match(s.stderr, /shutting down/);
 });
+
+test('limits come from the environment too (CAFE_MAX_URI_BYTES); SIGINT drains like SIGTERM', async () => {
+  const s = await startServer([], { CAFE_MAX_URI_BYTES: '64' });
+  const { data } = await rawExchange(s.port, GET('/' + 'x'.repeat(100)));
+  assert.equal(parseResponses(data)[0].status, 414);
+  assert.equal((await request(`${s.url}/healthz`)).status, 200);
+  // The flag wins over the environment.
+  const f = await startServer(['--max-uri-bytes', '4096'], { CAFE_MAX_URI_BYTES: '64' });
+  assert.equal((await request(`${f.url}/healthz?${'q'.repeat(100)}`)).status, 200);
+  assert.equal((await s.stop('SIGINT')).code, 0);
+  assert.equal((await f.stop('SIGINT')).code, 0);
+});
