@@ -23,6 +23,8 @@ struct app {
     struct cafe *cafe;
     struct sse_hub *events;
     struct metrics *metrics;
+    char *menu_json; /* GET /menu body, serialised once: the menu never changes */
+    size_t menu_json_len;
 };
 
 /* Café wiring (app/wire_cafe.c): menu, order book, brew scheduler, baristas. */

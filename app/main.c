@@ -189,6 +189,7 @@ int main(int argc, char **argv)
     event_free(sigint);
     observe_app_free(&app);
     cafe_app_free(&app);
+    free(app.menu_json);
     server_free(app.server);
     static_files_free(app.static_files);
     log_detach();
