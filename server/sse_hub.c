@@ -147,12 +147,15 @@ static void sub_end(struct sse_sub *sub)
     free(sub);
 }
 
-/* Queues b to sub unless that would take its unsent backlog past the limit:
- * then the subscriber is cut instead. Returns whether it was kept. */
+/* Queues b to sub unless its unsent backlog is already over the limit: then
+ * the subscriber is cut instead. Checking what is already queued (not what it
+ * would become) keeps one large batch from cutting a client that reads fine;
+ * memory per subscriber stays below max_backlog plus one batch. Returns
+ * whether it was kept. */
 static bool sub_offer(struct sse_sub *sub, struct sse_blob *b)
 {
     struct sse_hub *hub = sub->hub;
-    if (response_stream_backlog(sub->req) + b->len > hub->cfg.max_backlog) {
+    if (response_stream_backlog(sub->req) > hub->cfg.max_backlog) {
         hub->st.cut++;
         sub_end(sub);
         return false;
@@ -282,7 +285,7 @@ static void on_heartbeat(evutil_socket_t fd, short what, void *arg)
     struct sse_hub *hub = arg;
     for (struct sse_sub *sub = hub->subs, *next; sub; sub = next) {
         next = sub->next;
-        if (response_stream_backlog(sub->req) + sizeof(ping_frame) > hub->cfg.max_backlog) {
+        if (response_stream_backlog(sub->req) > hub->cfg.max_backlog) {
             hub->st.cut++;
             sub_end(sub);
             continue;

@@ -1,0 +1,98 @@
+// GET /metrics: Prometheus text format 0.0.4, checked by Debian's promtool,
+// and the numbers it reports after known traffic.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { startServer, request } from '../lib/server.mjs';
+
+let srv;
+const post = (p, body) =>
+  request(srv.url + p, { method: 'POST', body, headers: { 'Content-Type': 'application/json' } });
+
+// {name{labels}: value} of every sample line.
+function samples(text) {
+  const out = new Map();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const i = line.lastIndexOf(' ');
+    out.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return out;
+}
+
+before(async () => { srv = await startServer(['--time-scale', '0.01']); });
+after(async () => { await srv.stop(); });
+
+test('the exposition format: content type, HELP/TYPE, final newline, promtool accepts it', async (t) => {
+  await post('/sync/order', { item: 'latte' });
+  await request(srv.url + '/no/such/page');
+  await new Promise((r) => setTimeout(r, 300)); // a few loop-lag samples
+  const r = await request(srv.url + '/metrics');
+  assert.equal(r.status, 200);
+  assert.match(r.headers['content-type'], /^text\/plain; version=0\.0\.4/);
+  assert.ok(r.body.endsWith('\n'));
+  for (const line of r.body.split('\n').filter((l) => l.startsWith('# TYPE '))) {
+    const [, , name, type] = line.split(' ');
+    assert.ok(['counter', 'gauge', 'histogram'].includes(type), line);
+    if (type === 'counter') assert.match(name, /_total$/, `counter ${name} ends in _total`);
+  }
+  const promtool = spawnSync('promtool', ['check', 'metrics'], { input: r.body, encoding: 'utf8' });
+  if (promtool.error) {
+    t.skip('promtool is not installed (scripts/setup.sh test installs it)');
+    return;
+  }
+  assert.equal(promtool.status, 0, `promtool: ${promtool.stdout}${promtool.stderr}`);
+});
+
+test('requests by route, mode and status; latency histograms by mode', async () => {
+  for (const mode of ['sync', 'async', 'thread']) assert.equal((await post(`/${mode}/order`, { item: 'drip' })).status, 201);
+  assert.equal((await post('/async/order', { item: 'espresso-tonic' })).status, 422);
+  assert.equal((await request(srv.url + '/no/such/page')).status, 404); // the static catch-all
+  assert.equal((await request(srv.url + '/menu', { method: 'DELETE' })).status, 405);
+  const s = samples((await request(srv.url + '/metrics')).body);
+  assert.ok(s.get('cafe_http_requests_total{route="/thread/order",mode="thread",status="201"}') >= 1);
+  assert.ok(s.get('cafe_http_requests_total{route="/async/order",mode="async",status="201"}') >= 1);
+  assert.ok(s.get('cafe_http_requests_total{route="/sync/order",mode="sync",status="201"}') >= 1);
+  assert.ok(s.get('cafe_http_requests_total{route="static",mode="none",status="404"}') >= 1);
+  assert.ok(s.get('cafe_http_requests_total{route="unmatched",mode="none",status="405"}') >= 1);
+  assert.ok([...s.keys()].some((k) => k.startsWith('cafe_http_requests_total{route="/async/order"') && k.endsWith('status="422"}')));
+  // cumulative buckets: non-decreasing, +Inf equals _count
+  for (const mode of ['sync', 'async', 'thread']) {
+    const buckets = [...s.entries()].filter(([k]) => k.startsWith(`cafe_http_request_duration_seconds_bucket{mode="${mode}",`));
+    assert.ok(buckets.length > 5);
+    for (let i = 1; i < buckets.length; i++) assert.ok(buckets[i][1] >= buckets[i - 1][1]);
+    assert.match(buckets.at(-1)[0], /le="\+Inf"/);
+    assert.equal(buckets.at(-1)[1], s.get(`cafe_http_request_duration_seconds_count{mode="${mode}"}`));
+    assert.ok(s.get(`cafe_http_request_duration_seconds_sum{mode="${mode}"}`) > 0);
+  }
+  // drip takes 0.06 s in sync mode at this time scale: at least one sync request above 0.05 s
+  assert.equal(s.get('cafe_http_request_duration_seconds_bucket{mode="sync",le="0.05"}') <
+    s.get('cafe_http_request_duration_seconds_count{mode="sync"}'), true);
+});
+
+test('gauges: brews in flight, connections, worker queue, loop lag and iteration time', async () => {
+  const pending = post('/async/order', { item: 'lunch' }); // 0.1 s at this scale
+  await new Promise((r) => setTimeout(r, 30));
+  const s = samples((await request(srv.url + '/metrics')).body);
+  assert.equal(s.get('cafe_brews_in_flight{mode="async"}'), 1);
+  assert.ok(s.get('cafe_http_connections_open') >= 2); // us and the waiting order
+  assert.ok(s.has('cafe_worker_queue_depth'));
+  assert.ok(s.get('cafe_eventloop_lag_seconds_count') > 0);
+  assert.ok(s.get('cafe_eventloop_iteration_seconds_count') > 0);
+  assert.ok(s.get('cafe_config_limit{name="max_connections"}') > 0);
+  assert.equal((await pending).status, 201);
+  const after2 = samples((await request(srv.url + '/metrics')).body);
+  assert.equal(after2.get('cafe_brews_in_flight{mode="async"}'), 0);
+  assert.ok(after2.get('cafe_orders_finished_total{mode="async",status="ready"}') >= 1);
+});
+
+test('a sync brew shows up as event-loop lag; a thread brew does not', async () => {
+  const lagSum = async () => samples((await request(srv.url + '/metrics')).body).get('cafe_eventloop_lag_seconds_sum');
+  const before0 = await lagSum();
+  await post('/thread/order', { item: 'lunch' }); // 0.15 s of work, on timers and baristas
+  const afterThread = await lagSum();
+  assert.ok(afterThread - before0 < 0.05, `thread lag ${afterThread - before0}`);
+  await post('/sync/order', { item: 'lunch' }); // 0.15 s blocking the loop
+  const afterSync = await lagSum();
+  assert.ok(afterSync - afterThread > 0.03, `sync lag ${afterSync - afterThread}`);
+});
