@@ -253,6 +253,10 @@ static void step_arm(struct brew *b, unsigned i)
     struct cafe *c = b->cafe;
     struct step_run *r = &b->runs[i];
     struct timeval plain;
+    /* libevent counts timeouts from the time it cached when this loop turn
+     * began; a busy turn would make the step end early. Count from now, as
+     * start_ms does (a vDSO clock read). */
+    event_base_update_cache_time(c->base);
     step_started(b, i, mono_ns());
     r->timer = evtimer_new(c->base, on_step_timer, r);
     evtimer_add(r->timer, step_timeout(c, step_ns(c, &b->order->item->steps[i]), &plain));

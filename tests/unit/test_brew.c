@@ -106,7 +106,7 @@ static void lunch_in_each_mode(void **state)
         order_ref(o);
         double ms = run_until_answered(w, 1);
         assert_int_equal(o->status, ORDER_READY);
-        assert_true(ms >= ideal[m] * U_MS * 0.95);
+        assert_true(ms >= ideal[m] * U_MS - 5); /* a coarse-clock jiffy early at most */
         assert_true(ms < ideal[m] * U_MS * 1.5 + 50);
         const struct order_step *pasta = step_named(o, "cook_pasta");
         const struct order_step *meat = step_named(o, "heat_meatloaf");
@@ -116,10 +116,12 @@ static void lunch_in_each_mode(void **state)
             assert_true(meat->start_ms >= pasta->end_ms);
             assert_true(avo->start_ms >= meat->end_ms);
         } else {
-            /* gather: every timer runs before the avocado is peeled */
-            assert_true(pasta->start_ms <= 1 && meat->start_ms <= 1);
-            assert_true(avo->start_ms <= U_MS);
-            assert_true(pasta->end_ms >= 10 * U_MS);
+            /* gather: every timer starts before the avocado is peeled, and
+             * they all overlap (no step waits for another) */
+            assert_true(pasta->start_ms <= avo->start_ms && meat->start_ms <= avo->start_ms);
+            assert_true(avo->start_ms < meat->end_ms && meat->start_ms < avo->end_ms);
+            /* libevent reads CLOCK_MONOTONIC_COARSE: a timer may fire a jiffy early */
+            assert_in_range(pasta->end_ms - pasta->start_ms, 10 * U_MS - 5, 10000);
         }
         for (unsigned i = 0; i < 3; i++)
             assert_int_equal(o->steps[i].status, STEP_DONE);
