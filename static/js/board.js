@@ -94,7 +94,7 @@ export class Board {
     // Elapsed now: the snapshot's elapsed_ms plus the time since we got it.
     const live = o.status === 'brewing' || o.status === 'queued';
     const now = (o.elapsed_ms || 0) + (live ? Date.now() - seen : 0);
-    const span = Math.max(1, now, ...o.steps.map((s) => (s.end_ms >= 0 ? s.end_ms : 0)));
+    const span = Math.max(1, now, ...o.steps.map((s) => (known(s.end_ms) ? s.end_ms : 0)));
     const tl = el(d, 'ol', 'timeline');
     tl.setAttribute('aria-label', `steps of order ${o.id}`);
     for (const s of o.steps) {
@@ -102,12 +102,12 @@ export class Board {
       const name = el(d, 'span', 'name', s.name);
       name.title = `${s.name} (${s.kind}, ${s.status})`;
       const track = el(d, 'span', 'track');
-      if (s.start_ms >= 0) {
-        const end = s.end_ms >= 0 ? s.end_ms : now;
+      if (known(s.start_ms)) {
+        const end = known(s.end_ms) ? s.end_ms : now;
         const bar = el(d, 'span', `bar ${s.kind}${s.status === 'running' ? ' running' : ''}`);
         bar.style.left = `${(100 * s.start_ms) / span}%`;
         bar.style.width = `${(100 * Math.max(0, end - s.start_ms)) / span}%`;
-        bar.title = `${s.name}: ${s.start_ms}–${s.end_ms >= 0 ? s.end_ms : '…'} ms`;
+        bar.title = `${s.name}: ${s.start_ms}–${known(s.end_ms) ? s.end_ms : '…'} ms`;
         track.append(bar);
       }
       row.append(name, track);
@@ -121,6 +121,9 @@ export class Board {
     return li;
   }
 }
+
+// Offsets are numbers once known (null or -1 before).
+const known = (v) => typeof v === 'number' && v >= 0;
 
 const RANK = { queued: 0, brewing: 1, ready: 2, cancelled: 2, failed: 2 };
 function rank(o) {

@@ -31,7 +31,7 @@ export class Charts {
       return;
     }
     const s = this.series;
-    const perMode = (label) => MODES.map((m) => ({ label: m, stroke: COLORS[m], width: 2, value: (u, v) => fmt(v, label) }));
+    const perMode = (label) => MODES.map((m) => ({ label: m, stroke: COLORS[m], width: 2, spanGaps: true, points: { size: 5 }, value: (u, v) => fmt(v, label) }));
     this.plots = [
       this.make(uPlot, 'chart-throughput', 'orders/s', perMode('/s'),
         () => [s.t, ...MODES.map((m) => s.throughput[m])]),
