@@ -36,6 +36,8 @@ static const struct opt opts[] = {
      "warn when a callback holds the loop longer (0: off)"},
     {"sse-max-backlog", OPT_SIZE, O(sse_max_backlog), 1024, 1e9,
      "bytes an event-stream subscriber may fall behind before it is cut"},
+    {"sse-heartbeat-ms", OPT_UINT, O(sse_heartbeat_ms), 10, 3600000,
+     "heartbeat comment interval on event streams"},
     {"log-format", OPT_LOG_FORMAT, O(log_format), 0, 0, "text or json"},
     {"access-log", OPT_BOOL, O(access_log), 0, 0, "one log line per request (on/off)"},
     {"max-header-bytes", OPT_SIZE, L(max_header_bytes), 256, 1 << 24, "header block limit (431)"},
@@ -69,6 +71,7 @@ static void defaults(struct options *o)
     o->max_batch = 100;
     o->slow_callback_ms = 100;
     o->sse_max_backlog = 1024 * 1024;
+    o->sse_heartbeat_ms = 15000;
     o->log_format = LOG_TEXT;
     o->access_log = true;
     server_limits_default(&o->limits);

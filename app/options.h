@@ -20,7 +20,8 @@ struct options {
     unsigned max_queue;        /* barista queue depth -> 503 above */
     unsigned max_batch;        /* orders in one POST /orders -> 422 above */
     unsigned slow_callback_ms; /* warn when one callback holds the loop longer */
-    unsigned sse_max_backlog;  /* bytes a stalled event subscriber may queue */
+    size_t sse_max_backlog;    /* bytes a stalled event subscriber may queue */
+    unsigned sse_heartbeat_ms; /* ": ping" comment interval on event streams */
     enum log_format log_format;
     bool access_log;
     struct server_limits limits;

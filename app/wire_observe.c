@@ -449,10 +449,7 @@ int observe_app_init(struct app *app)
     cfg.ring_size = SSE_RING;
     cfg.flush_ms = SSE_FLUSH_MS;
     cfg.real_precision = 6; /* rates and milliseconds: 6 digits say it all */
-    /* CAFE_SSE_HEARTBEAT_MS: a test knob (the heartbeat test need not wait 15 s). */
-    const char *hb = getenv("CAFE_SSE_HEARTBEAT_MS");
-    if (hb && atoi(hb) > 0)
-        cfg.heartbeat_ms = (unsigned)atoi(hb);
+    cfg.heartbeat_ms = app->options->sse_heartbeat_ms;
     app->events = sse_hub_new(app->base, &cfg);
     if (app->cafe)
         cafe_set_observer(app->cafe, on_cafe_event, app);

@@ -61,7 +61,7 @@ function subscribe(port, headers = {}) {
 }
 
 before(async () => {
-  srv = await startServer(['--time-scale', '0.01'], { CAFE_SSE_HEARTBEAT_MS: '300' });
+  srv = await startServer(['--time-scale', '0.01', '--sse-heartbeat-ms', '300']);
 });
 after(async () => { await srv.stop(); });
 
