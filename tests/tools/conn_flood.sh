@@ -1,0 +1,40 @@
+#!/bin/bash
+# Connection flood above --max-connections: the connections over the cap
+# are shed with 503 + Retry-After, while clients that were already connected
+# keep being served on their keep-alive connections (none dropped, none
+# refused), and a fresh probe is answered once the flood ends.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source tests/tools/lib.bash
+command -v node >/dev/null || { echo "skip: node not installed"; exit 77; }
+
+max=${CAFE_FLOOD_MAX_CONNECTIONS:-40}
+secs=${CAFE_FLOOD_SECONDS:-10}
+cafe_start --access-log=off --max-connections "$max" --idle-timeout-ms 5000
+res=$(node tests/tools/conn_flood.mjs "$CAFE_PORT" "$max" "$secs") || die "flood client failed"
+echo "conn_flood: max-connections $max, ${secs}s: $res"
+get() { node -e "process.stdout.write(String(JSON.parse(process.argv[1]).$1))" "$res"; }
+
+fail=0
+check() { # check DESCRIPTION CONDITION...
+    local what=$1
+    shift
+    if ! "$@"; then
+        echo "FAIL: $what"
+        fail=1
+    fi
+}
+check "the existing clients were served" [ "$(get existingOk)" -gt "$(get existing)" ]
+check "no existing client got an error status" [ "$(get existingBad)" = 0 ]
+check "no existing client was dropped" [ "$(get existingDropped)" = 0 ]
+check "connections over the cap got 503" [ "$(get flood503)" -gt 0 ]
+check "every 503 carries Retry-After" [ "$(get flood503NoRetryAfter)" = 0 ]
+check "no other status" [ "$(get floodOther)" = 0 ]
+shed=$(($(get flood503) + $(get floodReset) + $(get floodClosedSilently)))
+echo "conn_flood: shed $shed connections: $(get flood503) with a 503, $(get floodReset) reset, $(get floodClosedSilently) closed without an answer"
+check "probe answered after the flood" [ "$(cafe_probe /healthz 5)" = 200 ]
+cafe_alive "$CAFE_PID" || die "server died in the connection flood"
+cafe_stop 20
+echo "server exited 0 after SIGTERM in ${CAFE_STOP_MS} ms"
+[ "$fail" = 0 ] || die "connection flood"
+echo "PASS"
