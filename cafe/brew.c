@@ -295,33 +295,40 @@ static void step_hand_over(struct brew *b, unsigned i)
     baristas_submit(c->baristas, &hj->job);
 }
 
+/* Starts every ready step that does not block the loop: waiting steps
+ * become timers, and in thread mode hands-on steps go to the baristas.
+ * Returns the first ready hands-on step async mode must run on the loop, or
+ * -1. */
+static int brew_start_ready(struct brew *b)
+{
+    const struct item *it = b->order->item;
+    int hands = -1;
+    for (unsigned i = 0; i < it->nsteps; i++) {
+        if ((b->started & (1u << i)) || (it->steps[i].after & ~b->done))
+            continue;
+        if (it->steps[i].kind == STEP_WAIT)
+            step_arm(b, i);
+        else if (b->order->mode == MODE_THREAD)
+            step_hand_over(b, i);
+        else if (hands < 0)
+            hands = (int)i;
+    }
+    return hands;
+}
+
 /* Starts every step whose prerequisites are done: all waiting steps first (as
  * asyncio.gather schedules every task before any runs), then, in async mode,
  * the hands-on ones on the loop, one at a time -- each may unlock more. */
 static void brew_advance(struct brew *b)
 {
-    const struct item *it = b->order->item;
-    uint32_t all = (1u << it->nsteps) - 1;
-    for (;;) {
-        int hands = -1;
-        for (unsigned i = 0; i < it->nsteps; i++) {
-            if ((b->started & (1u << i)) || (it->steps[i].after & ~b->done))
-                continue;
-            if (it->steps[i].kind == STEP_WAIT)
-                step_arm(b, i);
-            else if (b->order->mode == MODE_THREAD)
-                step_hand_over(b, i);
-            else if (hands < 0)
-                hands = (int)i;
-        }
-        if (hands < 0)
-            break;
+    int hands;
+    while ((hands = brew_start_ready(b)) >= 0) {
         step_block(b, (unsigned)hands, "async");
         /* Timers armed from here on must count from the real now, not the
          * time libevent cached before we blocked (NOTES §3). */
         event_base_update_cache_time(b->cafe->base);
     }
-    if (b->done == all)
+    if (b->done == (1u << b->order->item->nsteps) - 1)
         brew_finish(b, ORDER_READY, NULL);
 }
 
@@ -455,9 +462,19 @@ enum cafe_admit cafe_order_place(struct cafe *c, const struct order_spec *spec, 
         b->deadline = evtimer_new(c->base, on_deadline, b);
         evtimer_add(b->deadline, &tv);
     }
-    queue_push(spec->mode == MODE_SYNC ? &c->sync : &c->starting, b);
-    kick(c);
     cafe_notify(c, o, CAFE_ORDER_QUEUED, -1);
+    /* Timers and barista work start now (a loop turn saved under load);
+     * anything that would block the loop waits for the next turn, so the
+     * caller can order_wait() before anything finishes. An async brew
+     * accepted behind one with blocking work still to do queues behind it:
+     * orders start in acceptance order. */
+    if (spec->mode == MODE_SYNC) {
+        queue_push(&c->sync, b);
+        kick(c);
+    } else if (c->starting.head || brew_start_ready(b) >= 0) {
+        queue_push(&c->starting, b);
+        kick(c);
+    }
     *out = o;
     return CAFE_OK;
 }

@@ -105,9 +105,11 @@ enum cafe_admit {
 /* Whether n more orders of this mode would be admitted now (batches ask once
  * for all of them, so a batch is admitted or refused as a whole). */
 enum cafe_admit cafe_admit(const struct cafe *c, enum brew_mode mode, unsigned n);
-/* Accepts an order: it enters the book as queued (observer: CAFE_ORDER_QUEUED)
- * and its brew is scheduled to start on the next loop turn -- never inside
- * this call, so the caller can order_wait() first. Returns the admission
+/* Accepts an order: it enters the book as queued (observer: CAFE_ORDER_QUEUED).
+ * Async and thread brews start their timers and barista work at once (then
+ * they are brewing); whatever blocks the loop -- every sync step, async
+ * hands-on steps -- waits for the next loop turn. Nothing finishes inside this
+ * call, so the caller can order_wait() right after. Returns the admission
  * verdict; *out is the order (borrowed from the book) only on CAFE_OK. */
 enum cafe_admit cafe_order_place(struct cafe *c, const struct order_spec *spec, struct order **out);
 

@@ -105,7 +105,7 @@ test('?wait=0 answers 202 at once with Location; the order then brews to ready',
   const r = await post('/order?wait=0', { item: 'latte' });
   assert.equal(r.status, 202);
   assert.ok(Date.now() - t0 < 200);
-  assert.equal(r.json.status, 'queued');
+  assert.equal(r.json.status, 'brewing', 'async timers start at acceptance');
   assert.equal(r.headers.location, `/orders/${r.json.id}`);
   await sleep(80);
   const mid = await request(url(r.headers.location));

@@ -175,8 +175,11 @@ static void queue_full_refuses_thread_orders(void **state)
 {
     struct world *w = world_new(NULL, 1, 1);
     place(w, "lunch", MODE_THREAD, -1);
+    /* the avocado is queued until the barista takes it: the queue is full */
+    for (int i = 0; i < 50 && cafe_admit(w->cafe, MODE_THREAD, 1) != CAFE_OK; i++)
+        sleep_ns(200000);
     place(w, "lunch", MODE_THREAD, -1);
-    /* let both start: one avocado in hand, one queued */
+    /* one avocado in hand, one queued */
     for (int i = 0; i < 50; i++) {
         struct cafe_stats st;
         cafe_stats(w->cafe, &st);

@@ -44,6 +44,15 @@ static void fixture_free(struct fixture *f)
     free(f);
 }
 
+static struct order *place_mode(struct fixture *f, const char *item, enum brew_mode mode)
+{
+    struct order_spec spec = {
+        .item = menu_find_item(f->menu, item), .mode = mode, .timeout_ms = -1};
+    struct order *o = NULL;
+    assert_int_equal(cafe_order_place(f->cafe, &spec, &o), CAFE_OK);
+    return o;
+}
+
 static struct order *place(struct fixture *f, const char *item, const char *customer)
 {
     struct order_spec spec = {.item = menu_find_item(f->menu, item),
@@ -135,8 +144,8 @@ static void listing_newest_first(void **state)
     for (int i = 0; i < 4; i++)
         place(f, "latte", NULL);
     drain(f);
-    struct order *b = place(f, "mocha", NULL); /* id 5, queued */
-    struct order *c = place(f, "mocha", NULL); /* id 6, cancelled */
+    struct order *b = place_mode(f, "mocha", MODE_SYNC); /* id 5, queued for the loop */
+    struct order *c = place(f, "mocha", NULL);           /* id 6, cancelled */
     assert_int_equal(cafe_order_cancel(f->cafe, c), CANCEL_DONE);
 
     struct collected all = {0}, ready = {0}, queued = {0}, two = {0};
@@ -144,6 +153,7 @@ static void listing_newest_first(void **state)
     assert_int_equal(all.ids[0], 6);
     assert_int_equal(all.ids[5], 1);
     assert_int_equal(cafe_orders_each(f->cafe, ORDER_READY, 100, collect, &ready), 4);
+    assert_int_equal(cafe_orders_each(f->cafe, ORDER_BREWING, 100, collect, &queued), 0);
     assert_int_equal(ready.ids[0], 4);
     assert_int_equal(cafe_orders_each(f->cafe, ORDER_QUEUED, 100, collect, &queued), 1);
     assert_int_equal(queued.ids[0], b->id);
@@ -188,8 +198,11 @@ static void order_json_and_message(void **state)
     struct order *o = NULL;
     assert_int_equal(cafe_order_place(f->cafe, &spec, &o), CAFE_OK);
     char msg[128];
-    assert_string_equal(order_message(o, msg, sizeof(msg)), "Your vanilla latte is queued.");
-    json_t *j = order_to_json(o);
+    /* thread mode starts the timer at once */
+    assert_string_equal(order_message(o, msg, sizeof(msg)), "Your vanilla latte is being made.");
+    struct order *q = place_mode(f, "mocha", MODE_SYNC); /* waits for the loop */
+    assert_string_equal(order_message(q, msg, sizeof(msg)), "Your mocha is queued.");
+    json_t *j = order_to_json(q);
     assert_string_equal(json_string_value(json_object_get(j, "status")), "queued");
     assert_true(json_is_null(json_object_get(json_object_get(j, "times"), "started")));
     json_decref(j);
