@@ -37,6 +37,8 @@ const r = {
   errors: {},
 };
 const accepted = new Set();
+const pendingIds = []; // 202: accepted, not yet seen finished (--verify)
+const finalOf = (status) => { r.final[status] = (r.final[status] || 0) + 1; };
 const items = ['latte', 'cappuccino', 'drip', 'pourover', 'lunch', 'mocha', 'flat white'];
 const paths = ['/order', '/async/order', '/thread/order', '/sync/order', '/order?wait=0',
                '/thread/order?wait=0', '/async/order?wait=0'];
@@ -45,7 +47,7 @@ let stopping = false;
 
 // One keep-alive connection that sends requests one at a time.
 class Conn {
-  constructor() { this.queue = []; this.buf = Buffer.alloc(0); this.dead = false; }
+  constructor(counted = true) { this.counted = counted; this.buf = Buffer.alloc(0); this.dead = false; }
   open() {
     return new Promise((resolve) => {
       this.sock = net.connect(port, '127.0.0.1');
@@ -95,7 +97,7 @@ class Conn {
       if (b) text += `Content-Type: application/json\r\nContent-Length: ${b.length}\r\n`;
       this.sock.write(text + '\r\n');
       if (b) this.sock.write(b);
-      r.sent++;
+      if (this.counted) r.sent++;
     });
   }
   close() { this.dead = true; this.sock?.destroy(); }
@@ -138,6 +140,8 @@ async function worker(n) {
       r.accepted++;
       const id = Number(/\r\nlocation: *\/orders\/(\d+)/i.exec(res.head)?.[1]);
       if (id) accepted.add(id);
+      if (verify && res.status === 201) finalOf('ready'); // answered when ready
+      if (verify && res.status === 202) pendingIds.push(id);
       if (res.status === 202 && id && Math.random() < cancelRatio && !conn.dead) {
         const c = await conn.request('DELETE', `/orders/${id}`);
         if (!c.unsent) { record(c, `/orders/${id}`); r.cancels++; }
@@ -148,35 +152,36 @@ async function worker(n) {
   conn?.close();
 }
 
-async function verifyAll() {
-  const ids = [...accepted];
-  const deadline = Date.now() + settleMs;
-  let conn = new Conn();
-  await conn.open();
-  for (const id of ids) {
-    for (;;) {
-      if (conn.dead) { conn = new Conn(); await conn.open(); }
-      const res = await conn.request('GET', `/orders/${id}`);
-      if (res.unsent || res.unanswered || res.partial) { r.verifyErrors++; conn.close(); break; }
-      let status = res.status === 404 ? 'evicted' : 'unknown';
-      if (res.status === 200) status = JSON.parse(res.body).status;
-      if ((status === 'queued' || status === 'brewing') && Date.now() < deadline) {
-        await new Promise((res2) => setTimeout(res2, 50));
-        continue;
-      }
-      r.final[status] = (r.final[status] || 0) + 1;
-      break;
+// Follows every 202'd order (GET /orders/ID) until it is finished, during
+// the load and for up to --settle-ms after it, so none is evicted from the
+// bounded order book before it is seen. 201s were final when answered.
+let loadDone = false;
+async function verifier() {
+  let conn = null;
+  let settleEnd = Infinity;
+  while (pendingIds.length || !loadDone) {
+    if (loadDone && settleEnd === Infinity) settleEnd = Date.now() + settleMs;
+    if (!pendingIds.length) { await new Promise((res) => setTimeout(res, 20)); continue; }
+    if (!conn || conn.dead) { conn = new Conn(false); await conn.open(); }
+    const id = pendingIds.shift();
+    const res = await conn.request('GET', `/orders/${id}`);
+    if (res.unsent || res.unanswered || res.partial) { r.verifyErrors++; conn.close(); continue; }
+    r.verifySent++;
+    let status = res.status === 404 ? 'evicted' : 'unknown';
+    if (res.status === 200) status = JSON.parse(res.body).status;
+    if ((status === 'queued' || status === 'brewing') && Date.now() < settleEnd) {
+      pendingIds.push(id); // look again later
+      if (pendingIds.length < 50) await new Promise((res2) => setTimeout(res2, 5));
+      continue;
     }
+    finalOf(status);
   }
-  conn.close();
+  conn?.close();
 }
 
 process.on('SIGUSR2', () => { stopping = true; });
+const checking = verify ? verifier() : null;
 await Promise.all(Array.from({ length: concurrency }, (_, n) => worker(n)));
-if (verify) {
-  const sent = r.sent;
-  await verifyAll();
-  r.verifySent = r.sent - sent;
-  r.sent = sent;
-}
+loadDone = true;
+await checking;
 console.log(JSON.stringify(r));
