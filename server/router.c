@@ -47,6 +47,11 @@ void router_match(const struct route *routes, size_t nroutes, enum http_method m
         const struct route *r = &routes[i];
         if (!pattern_match(r->pattern, path, &m->param, &m->param_len))
             continue;
+        bool catch_all = strstr(r->pattern, "/**") != NULL;
+        /* A path a literal route knows is never handed to a catch-all: GET
+         * /sync/order is 405, not a missing static file. */
+        if (catch_all && path_known)
+            continue;
         if (r->method == method || (r->method == METHOD_GET && method == METHOD_HEAD)) {
             m->route = r;
             m->status = 200;
@@ -54,7 +59,7 @@ void router_match(const struct route *routes, size_t nroutes, enum http_method m
         }
         /* A catch-all (static files) does not make every path known: a POST
          * to a path nobody serves is 404, not 405. */
-        if (strstr(r->pattern, "/**"))
+        if (catch_all)
             continue;
         path_known = true;
         allow_add(m->allow, sizeof(m->allow), method_name(r->method));

@@ -18,6 +18,7 @@ static enum handler_status h(struct request *req)
 static const struct route routes[] = {
     {METHOD_GET, "/menu", h, "/menu"},
     {METHOD_POST, "/orders", h, "/orders"},
+    {METHOD_POST, "/sync/order", h, "/sync/order"},
     {METHOD_GET, "/orders", h, "/orders"},
     {METHOD_GET, "/orders/*", h, "/orders/:id"},
     {METHOD_DELETE, "/orders/*", h, "/orders/:id"},
@@ -53,14 +54,14 @@ static void captures_one_segment(void **state)
     struct route_match m;
     router_match(routes, N, METHOD_DELETE, "/orders/abc123", &m);
     assert_int_equal(m.status, 200);
-    assert_ptr_equal(m.route, &routes[4]);
+    assert_ptr_equal(m.route, &routes[5]);
     assert_int_equal(m.param_len, 6);
     assert_memory_equal(m.param, "abc123", 6);
     /* Two segments do not match the one-segment pattern: catch-all. */
     router_match(routes, N, METHOD_GET, "/orders/a/b", &m);
-    assert_ptr_equal(m.route, &routes[5]);
+    assert_ptr_equal(m.route, &routes[6]);
     router_match(routes, N, METHOD_GET, "/orders/", &m);
-    assert_ptr_equal(m.route, &routes[5]);
+    assert_ptr_equal(m.route, &routes[6]);
 }
 
 static void catch_all_is_not_a_known_path(void **state)
@@ -68,8 +69,17 @@ static void catch_all_is_not_a_known_path(void **state)
     struct route_match m;
     router_match(routes, N, METHOD_GET, "/app.js", &m);
     assert_int_equal(m.status, 200);
-    assert_ptr_equal(m.route, &routes[5]);
+    assert_ptr_equal(m.route, &routes[6]);
     assert_string_equal(m.param, "/app.js");
+    /* A literal route's path is not a static file: wrong method is 405. */
+    router_match(routes, N, METHOD_GET, "/orders/7", &m);
+    assert_ptr_equal(m.route, &routes[4]);
+    router_match(routes, N, METHOD_GET, "/sync/order", &m);
+    assert_int_equal(m.status, 405);
+    assert_string_equal(m.allow, "POST");
+    router_match(routes, N, METHOD_PUT, "/menu", &m);
+    assert_int_equal(m.status, 405);
+    assert_string_equal(m.allow, "GET, HEAD");
     router_match(routes, N, METHOD_POST, "/nowhere", &m);
     assert_int_equal(m.status, 404);
     assert_string_equal(m.allow, "");
