@@ -18,11 +18,11 @@ ok() { echo "ok   $*"; }
 
 reason=$(podman_unusable_reason)
 [ -z "$reason" ] || skip "$reason"
-P info >/dev/null 2>&1 || skip "podman cannot set up its storage here ($(P info 2>&1 | tail -1))"
+P info >/dev/null 2>&1 || skip "podman cannot set up its storage here: $(P info 2>&1 | tail -1)"
+podman_can_run || skip "podman cannot start a container here (nested in a container?): $(
+    # shellcheck disable=SC2046 # one flag per line, no spaces inside
+    P run --rm --network host $(podman_run_flags) "$PROBE_IMAGE" /usr/bin/true 2>&1 | tail -1)"
 ensure_base_image
-podman_can_run || skip "podman cannot start a container here (nested container?): $(
-    # shellcheck disable=SC2046
-    P run --rm --network host $(podman_run_flags) "$BASE_IMAGE" true 2>&1 | tail -1)"
 
 tmp=$(mktemp -d)
 image=localhost/async-cafe:test-$$
@@ -30,8 +30,10 @@ name=cafe-image-test-$$
 cleanup() {
     P rm -f -t 0 "$name" >/dev/null 2>&1 || true
     P rmi -f "$image" >/dev/null 2>&1 || true
-    # The build stage's layers stay as cache (reruns skip apt and npm); past
-    # 4 GiB everything but the base image goes.
+    # The newest build stage stays as layer cache (reruns skip apt and npm);
+    # older ones go, and past 4 GiB everything but the base image goes.
+    P images --filter dangling=true --format '{{.CreatedAt}} {{.ID}}' 2>/dev/null | sort -r |
+        tail -n +2 | while read -r _ _ _ _ id; do P rmi "$id" >/dev/null 2>&1 || true; done
     if [ "$(du -sm "$CAFE_DOCKER_DIR/storage" 2>/dev/null | cut -f1)" -gt 4096 ]; then
         P image prune -f >/dev/null 2>&1 || true
     fi

@@ -72,9 +72,18 @@ ensure_base_image() {
     ) 9>"$CAFE_DOCKER_DIR/.lock"
 }
 
-# True when a container can actually start (fails e.g. nested in another
-# container, where cgroups and mounts are not ours to use).
+# True when a container can actually start here (not e.g. nested in another
+# container, where cgroups and mounts are not ours to use). Probes with a tiny
+# image of the host's own /usr/bin/true and its libraries, made in a second, so
+# a machine that cannot run containers is found before a 40 s debootstrap.
+PROBE_IMAGE=localhost/cafe-podman-probe:latest
 podman_can_run() {
+    if ! P image exists "$PROBE_IMAGE" 2>/dev/null; then
+        local libs
+        libs=$(ldd /usr/bin/true | grep -o '/[^ ]*' | sed 's|^/||')
+        # shellcheck disable=SC2086 # one path per word
+        tar -C / -ch usr/bin/true $libs 2>/dev/null | P import - "$PROBE_IMAGE" >/dev/null 2>&1 || return 1
+    fi
     # shellcheck disable=SC2046 # one flag per line, no spaces inside
-    P run --rm --network host $(podman_run_flags) "$BASE_IMAGE" true >/dev/null 2>&1
+    P run --rm --network host $(podman_run_flags) "$PROBE_IMAGE" /usr/bin/true >/dev/null 2>&1
 }
