@@ -6,15 +6,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 profile=${1:-run}
-packages=(gcc libc6-dev make cmake pkg-config libevent-dev libjansson-dev node-llhttp ca-certificates)
+# The plain `cmake -S . -B build` configures the test suite too (CAFE_TESTS is
+# on by default), and that needs cmocka and node: both belong to `run`, or
+# run.sh fails on a fresh machine before it builds the server.
+packages=(gcc libc6-dev make cmake pkg-config libevent-dev libjansson-dev node-llhttp ca-certificates
+          libcmocka-dev)
+# Debian's nodejs unless a Node.js (>= 18) is already installed.
+if ! command -v node >/dev/null || ! node -e 'process.exit(+process.versions.node.split(".")[0] < 18)'; then
+    packages+=(nodejs)
+fi
 if [ "$profile" = test ]; then
-    packages+=(libcmocka-dev curl wrk procps chromium fonts-dejavu-core prometheus
+    packages+=(curl wrk procps chromium fonts-dejavu-core prometheus
                podman runc debootstrap uidmap clang libclang-rt-14-dev slowhttptest zzuf
                valgrind nginx-light util-linux iproute2)
-    # Debian's nodejs unless a Node.js (>= 18) is already installed.
-    if ! command -v node >/dev/null || ! node -e 'process.exit(+process.versions.node.split(".")[0] < 18)'; then
-        packages+=(nodejs)
-    fi
     command -v npm >/dev/null || packages+=(npm)
 fi
 
