@@ -1,6 +1,6 @@
 #!/bin/bash
 # CI's short fuzz run: builds the libFuzzer targets with clang + ASan + UBSan
-# into build-fuzz and runs each for CAFE_FUZZ_SECONDS (default 25), after
+# into build-fuzz and runs each for CAFE_FUZZ_SECONDS (default 20), after
 # replaying the committed corpus (fuzz/corpus/, where every crash found
 # becomes a regression input). Under the sanitizer pass of scripts/test.sh
 # (the server binary is ASan-built) it only replays the corpus: the targets
@@ -11,7 +11,7 @@ command -v clang >/dev/null || { echo "skip: no clang"; exit 77; }
 ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 ||
     { echo "skip: no libFuzzer runtime (libclang-rt-14-dev)"; exit 77; }
 
-seconds=${CAFE_FUZZ_SECONDS:-25}
+seconds=${CAFE_FUZZ_SECONDS:-20}
 bin=${CAFE_SERVER_BIN:-build/cafe-server}
 if [ -z "${CAFE_FUZZ_SECONDS:-}" ] && [ -x "$bin" ] && ldd "$bin" 2>/dev/null | grep -q libasan; then
     seconds=0
