@@ -390,8 +390,13 @@ void conn_drain(struct conn *c)
 {
     if (c->dead)
         return;
+    /* An idle keep-alive connection may have a request on its way: closing it
+     * now would reset that request unanswered. Give it a short grace; what
+     * arrives is answered with "Connection: close". A busy connection closes
+     * after the response in progress, which says so. */
     if (!c->req_active && !http_parser_mid_message(&c->parser) &&
-        evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)
-        conn_begin_linger(c);
-    /* else: the response in progress carries "Connection: close" */
+        evbuffer_get_length(bufferevent_get_input(c->bev)) == 0) {
+        c->timer_kind = TIMER_IDLE;
+        event_add(c->timer, c->server->grace_tv);
+    }
 }

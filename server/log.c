@@ -82,7 +82,8 @@ static void timestamp(char *out, size_t size)
     snprintf(out + n, size - n, ".%03ldZ", ts.tv_nsec / 1000000);
 }
 
-static void log_line(const char *level, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void log_line(const char *level, const char *fmt,
+                                                           va_list ap)
 {
     char msg[1024], ts[40], line[1280];
     vsnprintf(msg, sizeof(msg), fmt, ap);

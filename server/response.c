@@ -195,8 +195,9 @@ void response_send_json(struct request *req, int status, json_t *json)
     free(text);
 }
 
-static void problem_send(struct request *req, int status, const char *title, json_t *extra,
-                         const char *fmt, va_list ap)
+__attribute__((format(printf, 5, 0))) static void problem_send(struct request *req, int status,
+                                                               const char *title, json_t *extra,
+                                                               const char *fmt, va_list ap)
 {
     char detail[1024];
     vsnprintf(detail, sizeof(detail), fmt, ap);

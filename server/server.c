@@ -18,6 +18,7 @@
 
 #define ACCEPT_RETRY_MS 100
 #define LINGER_MS       2000
+#define DRAIN_GRACE_MS  500 /* idle keep-alive connections at SIGTERM */
 
 uint64_t clock_ns(void)
 {
@@ -75,6 +76,11 @@ static void reject_connection(evutil_socket_t fd)
     ssize_t w = send(fd, answer, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT);
     (void)w; /* best effort: the socket is new, its send buffer empty */
     shutdown(fd, SHUT_WR);
+    /* Closing with unread input makes the kernel answer RST, which can
+     * destroy the 503 before the client reads it: read what has arrived. */
+    char sink[4096];
+    for (int i = 0; i < 4 && recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
+        ;
     evutil_closesocket(fd);
 }
 
@@ -131,6 +137,7 @@ struct server *server_new(struct event_base *base, const struct server_limits *l
     s->idle_tv = common_timeout(base, limits->idle_timeout_ms);
     s->header_tv = common_timeout(base, limits->header_timeout_ms);
     s->linger_tv = common_timeout(base, LINGER_MS);
+    s->grace_tv = common_timeout(base, DRAIN_GRACE_MS);
     s->reaper = event_new(base, -1, 0, on_reap, s);
     s->accept_retry = evtimer_new(base, on_accept_retry, s);
     return s;

@@ -18,9 +18,9 @@ struct server {
     struct event *accept_retry; /* re-enables accepting after EMFILE */
     struct event *reaper;       /* frees closed connections on a later turn */
     struct event *drain_timer, *drain_poll;
-    struct conn *conns;                                    /* live connections */
-    struct conn *graveyard;                                /* closed, waiting for the reaper */
-    const struct timeval *idle_tv, *header_tv, *linger_tv; /* common timeouts */
+    struct conn *conns;     /* live connections */
+    struct conn *graveyard; /* closed, waiting for the reaper */
+    const struct timeval *idle_tv, *header_tv, *linger_tv, *grace_tv; /* common timeouts */
     bool draining, drain_expired;
 };
 

@@ -33,3 +33,22 @@ test('new connections are refused while draining', async () => {
   assert.equal((await waiting).status, 201, 'the in-flight order still completes');
   assert.equal((await stopped).code, 0);
 });
+
+test('a request arriving on an idle keep-alive connection during the drain is answered, not reset', async () => {
+  const s = await startServer([]);
+  const c = net.connect(s.port, '127.0.0.1');
+  await new Promise((r) => c.on('connect', r));
+  const GET = 'GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n';
+  c.write(GET);
+  await new Promise((r) => c.once('data', r));
+  let got = '';
+  c.on('data', (d) => { got += d; });
+  const closed = new Promise((r) => c.on('close', r));
+  const stopped = s.stop('SIGTERM');
+  await s.waitForLog(/shutting down/);
+  c.write(GET); // in flight as the drain begins
+  await closed;
+  assert.match(got, /^HTTP\/1\.1 503 /, 'answered (healthz says draining)');
+  assert.match(got, /Connection: close/);
+  assert.equal((await stopped).code, 0);
+});
