@@ -105,7 +105,9 @@ start=$SECONDS
 rc=0; CI=true timeout 5400 bash scripts/test.sh </dev/null || rc=$?
 echo "test.sh exit $rc after $((SECONDS - start)) s"
 # ctest hides a skipped test's output: show why the image test skipped here.
-echo "docker/image inside this container: $(bash tests/docker/image.sh 2>&1 | tail -1) (exit ${PIPESTATUS[0]})"
+drc=0
+dout=$(bash tests/docker/image.sh 2>&1) || drc=$?
+echo "docker/image inside this container: exit $drc, $(tail -1 <<<"$dout")"
 if [ "$rc" = 0 ]; then echo "PASS step 2: test.sh"; else echo "FAIL step 2: test.sh exit $rc"; fi
 exit "$rc"
 INNER
