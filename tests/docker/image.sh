@@ -22,6 +22,10 @@ P info >/dev/null 2>&1 || skip "podman cannot set up its storage here: $(P info 
 podman_can_run || skip "podman cannot start a container here (nested in a container?): $(
     # shellcheck disable=SC2046 # one flag per line, no spaces inside
     P run --rm --network host $(podman_run_flags) "$PROBE_IMAGE" /usr/bin/true 2>&1 | tail -1)"
+# One image test at a time on this machine (several people run the suite
+# here): the cache clean-up below must not remove another run's build layers.
+exec 8>"$CAFE_DOCKER_DIR/.image-test.lock"
+flock -w 600 8 || fail "another docker/image run held the lock for 10 minutes"
 ensure_base_image
 
 tmp=$(mktemp -d)
