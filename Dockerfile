@@ -13,11 +13,11 @@ WORKDIR /src
 COPY scripts/ scripts/
 COPY package.json package-lock.json ./
 RUN bash scripts/setup.sh run && rm -rf /var/lib/apt/lists/* /root/.npm
+# static/vendor/ is not in the context (.dockerignore): the one made above stays.
 COPY . .
-# setup.sh again: a no-op unless the sources need something the first pass did
-# not install; then exactly the README's build, without the test suite.
-RUN bash scripts/setup.sh run \
- && bash scripts/build.sh build -DCAFE_TESTS=OFF \
+# Exactly the README's build, without the test suite. (No second setup.sh: COPY
+# gives package-lock.json a new mtime, which would re-run `npm ci` every time.)
+RUN bash scripts/build.sh build -DCAFE_TESTS=OFF \
  && strip --strip-unneeded build/cafe-server \
  && test -f static/vendor/uPlot.esm.js
 

@@ -35,10 +35,11 @@ cleanup() {
     P rm -f -t 0 "$name" >/dev/null 2>&1 || true
     P rmi -f "$image" >/dev/null 2>&1 || true
     # The newest build stage stays as layer cache (reruns skip apt and npm);
-    # older ones go, and past 4 GiB everything but the base image goes.
+    # older ones go, and past 8 GiB (bench/fresh-machine.sh's container counts
+    # too) every untagged image goes.
     P images --filter dangling=true --format '{{.CreatedAt}} {{.ID}}' 2>/dev/null | sort -r |
         tail -n +2 | while read -r _ _ _ _ id; do P rmi "$id" >/dev/null 2>&1 || true; done
-    if [ "$(du -sm "$CAFE_DOCKER_DIR/storage" 2>/dev/null | cut -f1)" -gt 4096 ]; then
+    if [ "$(du -sm "$CAFE_DOCKER_DIR/storage" 2>/dev/null | cut -f1)" -gt 8192 ]; then
         P image prune -f >/dev/null 2>&1 || true
     fi
     rm -rf "$tmp"
