@@ -15,8 +15,9 @@ COPY package.json package-lock.json ./
 RUN bash scripts/setup.sh run && rm -rf /var/lib/apt/lists/* /root/.npm
 # static/vendor/ is not in the context (.dockerignore): the one made above stays.
 COPY . .
-# Exactly the README's build, without the test suite. (No second setup.sh: COPY
-# gives package-lock.json a new mtime, which would re-run `npm ci` every time.)
+# Exactly the README's build, without the test suite. No second setup.sh: the
+# layer above did it, and a second pass was seen re-running `npm ci` on every
+# source change.
 RUN bash scripts/build.sh build -DCAFE_TESTS=OFF \
  && strip --strip-unneeded build/cafe-server \
  && test -f static/vendor/uPlot.esm.js
