@@ -53,9 +53,11 @@ static int on_url(llhttp_t *ll, const char *at, size_t len)
     struct http_parser *p = parser_of(ll);
     struct request *req = p->req;
     char *target = (char *)req->target;
-    if (arena_append(&req->arena, &target, &p->url_len, at, len, p->limits->max_uri_bytes) < 0)
-        return fail(p, 414, "URI Too Long", "the request target exceeds %zu bytes",
-                    p->limits->max_uri_bytes);
+    /* Too long: stop keeping it, but refuse only when the target ends, so a
+     * bad byte further on gets the same answer however the bytes arrived. */
+    if (!p->uri_too_long &&
+        arena_append(&req->arena, &target, &p->url_len, at, len, p->limits->max_uri_bytes) < 0)
+        p->uri_too_long = true;
     req->target = target;
     return check_header_bytes(p, at + len);
 }
@@ -67,6 +69,9 @@ static int on_url_complete(llhttp_t *ll)
     struct http_parser *p = parser_of(ll);
     struct request *req = p->req;
     const char *t = req->target ? req->target : "";
+    if (p->uri_too_long)
+        return fail(p, 414, "URI Too Long", "the request target exceeds %zu bytes",
+                    p->limits->max_uri_bytes);
     if (ll->method == HTTP_CONNECT) /* authority-form: we are not a proxy */
         return fail(p, 501, "Not Implemented", "CONNECT is not supported");
     if (!strncasecmp(t, "http://", 7) || !strncasecmp(t, "https://", 8)) {
@@ -255,7 +260,7 @@ static void reset_message(struct http_parser *p, struct request *req)
     p->field_len = p->value_len = p->url_len = p->body_ext_bytes = 0;
     p->msg_bytes_before = 0;
     p->host_count = 0;
-    p->in_message = p->headers_done = false;
+    p->in_message = p->headers_done = p->uri_too_long = false;
 }
 
 void http_parser_init(struct http_parser *p, const struct server_limits *limits,
@@ -272,6 +277,15 @@ void http_parser_init(struct http_parser *p, const struct server_limits *limits,
 enum http_parse_status http_parser_feed(struct http_parser *p, const char *data, size_t len,
                                         size_t *consumed)
 {
+    /* llhttp reports a span (URL, header value) only when it ends or the
+     * buffer does, so a limit would trip at different bytes depending on how
+     * TCP cut the stream. Never hand it more of a header block than the
+     * limit allows: every split then meets the same limit at the same byte. */
+    if (!p->headers_done) {
+        size_t room = p->limits->max_header_bytes + 1 - p->msg_bytes_before;
+        if (p->msg_bytes_before <= p->limits->max_header_bytes && len > room)
+            len = room;
+    }
     p->buf = data;
     llhttp_errno_t err = llhttp_execute(&p->ll, data, len);
     size_t used = len;

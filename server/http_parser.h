@@ -15,7 +15,7 @@
  * doubled Host, HTTP/2.0 request lines, oversized chunk extensions. */
 
 enum http_parse_status {
-    HTTP_PARSE_MORE,     /* every byte consumed; feed more */
+    HTTP_PARSE_MORE,     /* *consumed bytes used: feed the rest, or more */
     HTTP_PARSE_CONTINUE, /* headers done with "Expect: 100-continue": answer
                             100 (unless body bytes are already here), then
                             call http_parser_resume() and feed on */
@@ -35,7 +35,7 @@ struct http_parser {
     const char *buf;         /* start of the buffer given to the current feed */
     char prev_last;          /* last byte of the previous buffer */
     unsigned host_count;
-    bool in_message, headers_done;
+    bool in_message, headers_done, uri_too_long;
 
     int error_status; /* 400, 408, 413, 414, 417, 431, 501, 505 */
     const char *error_title;

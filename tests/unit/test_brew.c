@@ -227,19 +227,31 @@ static void sync_timeout_only_at_step_boundaries(void **state)
 
 static void cancel_drops_timers_and_barista_work(void **state)
 {
-    struct world *w = world_new(NULL, 1, 10);
+    /* A long hands-on step (100 recipe s = 400 ms), so "a's step in hand, b's
+     * queued" lasts long enough to observe on a loaded machine or under ASan. */
+    json_t *j = json_pack("{s:[{s:s, s:[{s:s, s:s, s:f}, {s:s, s:s, s:f}]}]}", "items", "name",
+                          "lunch", "steps", "name", "cook_pasta", "kind", "wait", "seconds", 10.0,
+                          "name", "peel_avocado", "kind", "hands", "seconds", 100.0);
+    char err[256];
+    struct menu *m = menu_from_json(j, err, sizeof(err));
+    json_decref(j);
+    assert_non_null(m);
+    struct world *w = world_new(m, 1, 10);
     struct order *a = place(w, "lunch", MODE_THREAD, -1);
     struct order *b = place(w, "lunch", MODE_THREAD, -1);
     order_ref(a);
     order_ref(b);
-    for (int i = 0; i < 50; i++) { /* a's avocado in hand, b's queued */
-        struct cafe_stats st;
-        cafe_stats(w->cafe, &st);
-        if (st.barista_queue == 1 && st.baristas_busy == 1)
-            break;
-        event_base_loop(w->base, EVLOOP_NONBLOCK);
-        sleep_ns(200000);
+    bool ready = false; /* a's avocado in hand, b's queued; generous for ASan */
+    for (int i = 0; i < 10000 && !ready; i++) {
+        struct cafe_stats now;
+        cafe_stats(w->cafe, &now);
+        ready = now.barista_queue == 1 && now.baristas_busy == 1;
+        if (!ready) {
+            event_base_loop(w->base, EVLOOP_NONBLOCK);
+            sleep_ns(500000);
+        }
     }
+    assert_true(ready);
     assert_int_equal(cafe_order_cancel(w->cafe, b), CANCEL_DONE); /* queued work dropped */
     assert_int_equal(w->answered, 1);
     struct cafe_stats st;
@@ -250,7 +262,7 @@ static void cancel_drops_timers_and_barista_work(void **state)
     assert_int_equal(a->status, ORDER_CANCELLED);
     assert_int_equal(step_named(a, "peel_avocado")->status, STEP_DROPPED);
     /* the barista finishes the avocado; its late result is a no-op */
-    for (int i = 0; i < 100; i++) {
+    for (int i = 0; i < 5000; i++) {
         cafe_stats(w->cafe, &st);
         if (!st.baristas_busy)
             break;

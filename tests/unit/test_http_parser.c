@@ -59,7 +59,7 @@ static void run(const char *data, const size_t *cuts, size_t ncuts, struct outco
         char *piece = malloc(n ? n : 1);
         memcpy(piece, data + start, n);
         size_t off = 0;
-        while (off < n || (n == 0 && off == 0 && false)) {
+        while (off < n) {
             size_t used = 0;
             enum http_parse_status st = http_parser_feed(&p, piece + off, n - off, &used);
             off += used;
@@ -74,8 +74,8 @@ static void run(const char *data, const size_t *cuts, size_t ncuts, struct outco
                 record(o, &req);
                 request_reset(&req);
                 http_parser_next(&p, &req);
-            } else {
-                break;
+            } else if (used == 0) {
+                fail_msg("HTTP_PARSE_MORE consumed nothing of %zu bytes", n - off);
             }
         }
         free(piece);
