@@ -30,7 +30,8 @@ void *arena_alloc(struct arena *a, size_t size)
     }
     struct arena_block *b = a->blocks;
     if (!b || b->used + size > b->size) {
-        size_t bsize = size > 8192 ? size : 8192;
+        /* Small blocks: a request waiting on a brew keeps its arena. */
+        size_t bsize = size > 2048 ? size : 2048;
         b = xmalloc(sizeof(*b) + bsize);
         b->size = bsize;
         b->used = 0;

@@ -184,6 +184,7 @@ static int on_headers_complete(llhttp_t *ll)
     if ((ll->flags & F_CONTENT_LENGTH) && ll->content_length > p->limits->max_body_bytes)
         return fail(p, 413, "Content Too Large", "the body exceeds %zu bytes",
                     p->limits->max_body_bytes);
+    p->expected_body = (ll->flags & F_CONTENT_LENGTH) ? (size_t)ll->content_length : 0;
     const char *expect = request_header(req, "expect");
     if (expect) {
         if (strcasecmp(expect, "100-continue"))
@@ -205,7 +206,9 @@ static int on_body(llhttp_t *ll, const char *at, size_t len)
                     p->limits->max_body_bytes);
     size_t need = req->body_len + len + 1;
     if (need > req->body_cap) { /* grow geometrically: many tiny chunks stay O(n) */
-        size_t cap = req->body_cap ? req->body_cap : 1024;
+        /* With a Content-Length, exactly that: a brewing connection keeps its
+         * request, so slack here is memory per waiting client. */
+        size_t cap = req->body_cap ? req->body_cap : p->expected_body ? p->expected_body + 1 : 256;
         while (cap < need)
             cap *= 2;
         char *body = arena_alloc(&req->arena, cap);
@@ -260,6 +263,7 @@ static void reset_message(struct http_parser *p, struct request *req)
     p->field_len = p->value_len = p->url_len = p->body_ext_bytes = 0;
     p->msg_bytes_before = 0;
     p->host_count = 0;
+    p->expected_body = 0;
     p->in_message = p->headers_done = p->uri_too_long = false;
 }
 

@@ -31,6 +31,7 @@ struct http_parser {
     char *field, *value; /* header being assembled from fragments (arena) */
     size_t field_len, value_len;
     size_t url_len, body_ext_bytes;
+    size_t expected_body;    /* Content-Length, or 0 */
     size_t msg_bytes_before; /* bytes of this message fed in earlier calls */
     const char *buf;         /* start of the buffer given to the current feed */
     char prev_last;          /* last byte of the previous buffer */
