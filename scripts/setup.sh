@@ -12,7 +12,7 @@ profile=${1:-run}
 packages=(gcc libc6-dev make cmake pkg-config libevent-dev libjansson-dev node-llhttp ca-certificates
           libcmocka-dev)
 # Debian's nodejs unless a Node.js (>= 18) is already installed.
-if ! command -v node >/dev/null || ! node -e 'process.exit(+process.versions.node.split(".")[0] < 18)'; then
+if ! command -v node >/dev/null || ! node -e 'process.exit(+process.versions.node.split(".")[0] < 18 ? 1 : 0)'; then
     packages+=(nodejs)
 fi
 if [ "$profile" = test ]; then
