@@ -2,7 +2,6 @@
  * together, then runs the loop until SIGTERM/SIGINT has drained it. */
 
 #include <event2/event.h>
-#include <event2/thread.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -133,7 +132,8 @@ int main(int argc, char **argv)
     fit_connection_cap(&opts.limits);
     find_static_dir(&opts);
 
-    evthread_use_pthreads();
+    /* No evthread_use_pthreads(): only the loop thread touches libevent (the
+     * baristas report through an eventfd), so the base runs without locks. */
     struct app app = {.options = &opts};
     /* Batch epoll_ctl calls per loop turn: bufferevents add and remove the
      * write event around every response. Safe because we never dup() fds. */

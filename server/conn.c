@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -135,16 +134,15 @@ static void conn_dispatch(struct conn *c)
 static void conn_throttle(struct conn *c)
 {
     /* The client sends requests faster than it reads answers: stop reading
-     * until half the backlog is gone (le-proxy's scheme). */
+     * until half the backlog is gone (conn_flush lifts it). */
     c->throttled = true;
-    bufferevent_disable(c->bev, EV_READ);
-    bufferevent_setwatermark(c->bev, EV_WRITE, c->server->limits.max_output_bytes / 2, 0);
+    conn_update_reading(c);
 }
 
 static void conn_process(struct conn *c)
 {
-    struct evbuffer *in = bufferevent_get_input(c->bev);
-    struct evbuffer *out = bufferevent_get_output(c->bev);
+    struct evbuffer *in = c->in;
+    struct evbuffer *out = c->out;
     while (!c->dead && !c->req_active && !c->closing) {
         if (evbuffer_get_length(out) > c->server->limits.max_output_bytes) {
             conn_throttle(c);
@@ -193,19 +191,24 @@ static void on_resume(evutil_socket_t fd, short what, void *arg)
     struct conn *c = arg;
     if (c->dead)
         return;
+    if (c->write_failed) {
+        conn_close(c);
+        return;
+    }
+    c->batching = true;
     if (c->req_active && c->req.finished)
         conn_finish_request(c);
     if (!c->dead && !c->closing)
         conn_process(c);
+    c->batching = false;
+    if (!c->dead) {
+        conn_flush(c);
+        conn_update_reading(c);
+    }
 }
 
-static void on_read(struct bufferevent *bev, void *arg)
+void conn_on_input(struct conn *c)
 {
-    struct conn *c = arg;
-    if (c->closing) { /* lingering: discard what the client still sends */
-        evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
-        return;
-    }
     conn_process(c);
 }
 
@@ -216,58 +219,37 @@ static void on_read(struct bufferevent *bev, void *arg)
 static void conn_begin_linger(struct conn *c)
 {
     c->closing = true;
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    if (evbuffer_get_length(out) > 0)
-        return; /* on_write comes back here when flushed */
+    if (c->lingering || evbuffer_get_length(c->out) > 0)
+        return; /* conn_on_drained comes back here when flushed */
     if (c->peer_eof) {
         conn_close(c);
         return;
     }
-    shutdown(bufferevent_getfd(c->bev), SHUT_WR);
-    evbuffer_drain(bufferevent_get_input(c->bev),
-                   evbuffer_get_length(bufferevent_get_input(c->bev)));
-    bufferevent_enable(c->bev, EV_READ);
+    shutdown(c->fd, SHUT_WR);
+    evbuffer_drain(c->in, evbuffer_get_length(c->in));
+    c->lingering = true;
+    conn_update_reading(c);
     c->timer_kind = TIMER_NONE;
     event_add(c->timer, c->server->linger_tv);
 }
 
-static void on_write(struct bufferevent *bev, void *arg)
+void conn_on_drained(struct conn *c)
 {
-    struct conn *c = arg;
-    if (c->dead)
-        return;
-    struct evbuffer *out = bufferevent_get_output(bev);
-    if (c->closing && !c->req_active && evbuffer_get_length(out) == 0) {
+    if (c->closing && !c->req_active)
         conn_begin_linger(c);
-        return;
-    }
-    if (c->throttled && evbuffer_get_length(out) <= c->server->limits.max_output_bytes / 2) {
-        c->throttled = false;
-        bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
-        bufferevent_enable(bev, EV_READ);
-        conn_process(c);
-    }
 }
 
-static void on_event(struct bufferevent *bev, short what, void *arg)
+void conn_on_eof(struct conn *c)
 {
-    struct conn *c = arg;
-    if (c->dead)
-        return;
-    if (what & BEV_EVENT_EOF) {
-        /* The client stopped sending. A pending brew is business state: keep
-         * the order and still answer (half-closed clients read answers). */
-        c->peer_eof = true;
-        if (c->closing && !c->req_active) {
-            conn_close(c);
-            return;
-        }
-        if (!c->req_active)
-            conn_process(c);
+    /* The client stopped sending. A pending brew is business state: keep
+     * the order and still answer (half-closed clients read answers). */
+    c->peer_eof = true;
+    if (c->closing && !c->req_active) {
+        conn_close(c);
         return;
     }
-    /* BEV_EVENT_ERROR (reset) or BEV_EVENT_TIMEOUT (the client reads nothing). */
-    conn_close(c);
+    if (!c->req_active)
+        conn_process(c);
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
@@ -293,12 +275,6 @@ struct conn *conn_new(struct server *s, evutil_socket_t fd, const struct sockadd
     int one = 1;
     /* Small SSE events and answers must not wait for Nagle + delayed ACK. */
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    if (!c->bev) {
-        evutil_closesocket(fd);
-        free(c);
-        return NULL;
-    }
     char host[INET6_ADDRSTRLEN] = "?";
     int port = 0;
     if (sa->sa_family == AF_INET) {
@@ -320,15 +296,7 @@ struct conn *conn_new(struct server *s, evutil_socket_t fd, const struct sockadd
     c->timer = evtimer_new(s->base, on_timer, c);
     c->resume = event_new(s->base, -1, 0, on_resume, c);
 
-    /* Bounded input: one header block and body, plus a read's worth of slack.
-     * Pipelined requests beyond it wait in the kernel. */
-    bufferevent_setwatermark(c->bev, EV_READ, 0,
-                             s->limits.max_header_bytes + s->limits.max_body_bytes + 16384);
-    struct timeval wt = {s->limits.write_timeout_ms / 1000,
-                         (s->limits.write_timeout_ms % 1000) * 1000};
-    bufferevent_set_timeouts(c->bev, NULL, &wt);
-    bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    conn_io_init(c, fd);
 
     c->next = s->conns;
     if (s->conns)
@@ -360,8 +328,7 @@ void conn_close(struct conn *c)
     }
     event_del(c->timer);
     event_del(c->resume);
-    bufferevent_free(c->bev);
-    c->bev = NULL;
+    conn_io_close(c);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -383,6 +350,7 @@ void conn_free(struct conn *c)
     request_reset(&c->req);
     event_free(c->timer);
     event_free(c->resume);
+    conn_io_free(c);
     free(c);
 }
 
@@ -394,8 +362,7 @@ void conn_drain(struct conn *c)
      * now would reset that request unanswered. Give it a short grace; what
      * arrives is answered with "Connection: close". A busy connection closes
      * after the response in progress, which says so. */
-    if (!c->req_active && !http_parser_mid_message(&c->parser) &&
-        evbuffer_get_length(bufferevent_get_input(c->bev)) == 0) {
+    if (!c->req_active && !http_parser_mid_message(&c->parser) && evbuffer_get_length(c->in) == 0) {
         c->timer_kind = TIMER_IDLE;
         event_add(c->timer, c->server->grace_tv);
     }

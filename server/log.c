@@ -21,6 +21,7 @@ static struct {
     unsigned slow_ms;
     pthread_mutex_t lock;
     struct event *flush_ev; /* activated when the first line is buffered */
+    pthread_t loop_thread;  /* only it may touch flush_ev: libevent runs unlocked */
     char *buf;
     size_t len, cap;
 } logger = {.access = true, .slow_ms = 100, .lock = PTHREAD_MUTEX_INITIALIZER};
@@ -65,7 +66,8 @@ static void emit(const char *line, size_t n)
     memcpy(logger.buf + logger.len, line, n);
     bool first = logger.len == 0;
     logger.len += n;
-    if (!logger.flush_ev || logger.len > LOG_BUFFER_MAX)
+    if (!logger.flush_ev || logger.len > LOG_BUFFER_MAX ||
+        !pthread_equal(pthread_self(), logger.loop_thread))
         flush_locked();
     else if (first)
         event_active(logger.flush_ev, EV_TIMEOUT, 0);
@@ -121,6 +123,7 @@ void log_init(enum log_format format, bool access_log)
 
 void log_attach(struct event_base *base)
 {
+    logger.loop_thread = pthread_self();
     logger.flush_ev = event_new(base, -1, 0, on_flush, NULL);
     /* Lowest priority: runs after the connection callbacks of this turn. */
     event_priority_set(logger.flush_ev, event_base_get_npriorities(base) - 1);

@@ -89,16 +89,36 @@ static struct conn *live_conn(const struct request *req)
 
 void response_header(struct request *req, const char *name, const char *fmt, ...)
 {
-    char value[1024];
+    char line[1200];
+    size_t n = strlen(name);
+    if (n > 128)
+        return;
+    memcpy(line, name, n);
+    line[n++] = ':';
+    line[n++] = ' ';
+    const char *plain = strchr(fmt, '%') ? NULL : fmt; /* no formatting on the hot path */
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(value, sizeof(value), fmt, ap);
+    if (!strcmp(fmt, "%s"))
+        plain = va_arg(ap, const char *);
     va_end(ap);
-    char line[1200];
-    int n = snprintf(line, sizeof(line), "%s: %s\r\n", name, value);
-    if (n > 0 && n < (int)sizeof(line))
-        arena_append(&req->arena, &req->resp_headers, &req->resp_headers_len, line, (size_t)n,
-                     SIZE_MAX);
+    if (plain) {
+        size_t v = strlen(plain);
+        if (v > sizeof(line) - n - 2)
+            return;
+        memcpy(line + n, plain, v);
+        n += v;
+    } else {
+        va_start(ap, fmt);
+        int v = vsnprintf(line + n, sizeof(line) - n - 2, fmt, ap);
+        va_end(ap);
+        if (v < 0 || (size_t)v >= sizeof(line) - n - 2)
+            return;
+        n += (size_t)v;
+    }
+    line[n++] = '\r';
+    line[n++] = '\n';
+    arena_append(&req->arena, &req->resp_headers, &req->resp_headers_len, line, n, SIZE_MAX);
 }
 
 static bool has_header(const struct request *req, const char *name)
@@ -113,42 +133,90 @@ static bool has_header(const struct request *req, const char *name)
     return false;
 }
 
+/* The head is assembled with plain copies: this runs for every response,
+ * and printf-style formatting was a measurable share of a small GET. */
+struct head {
+    char *p, *end;
+};
+
+static void put(struct head *h, const char *s, size_t n)
+{
+    if (n && (size_t)(h->end - h->p) >= n) {
+        memcpy(h->p, s, n);
+        h->p += n;
+    }
+}
+
+#define PUT_LIT(h, lit) put(h, lit, sizeof(lit) - 1)
+
+static void put_str(struct head *h, const char *s)
+{
+    put(h, s, strlen(s));
+}
+
+static void put_uint(struct head *h, unsigned long long v)
+{
+    char digits[24];
+    size_t i = sizeof(digits);
+    do
+        digits[--i] = (char)('0' + v % 10);
+    while (v /= 10);
+    put(h, digits + i, sizeof(digits) - i);
+}
+
 /* Writes the status line and headers. content_length < 0 means none
  * (chunked or close-delimited). Decides keep-alive once, here. */
 static void write_head(struct request *req, struct conn *c, int status, const char *content_type,
                        long long content_length, bool chunked)
 {
-    struct evbuffer *out = bufferevent_get_output(c->bev);
+    struct evbuffer *out = c->out;
     c->out_mark = evbuffer_get_length(out);
     req->status = status;
     bool keep = conn_should_keep_alive(c) && (content_length >= 0 || chunked);
     if (!keep)
         c->closing = true;
-    char head[512];
-    int n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: cafe-server\r\n",
-                     status, http_reason(status), http_date());
-    if (content_type)
-        n += snprintf(head + n, sizeof(head) - (size_t)n, "Content-Type: %s\r\n", content_type);
-    if (chunked)
-        n += snprintf(head + n, sizeof(head) - (size_t)n, "Transfer-Encoding: chunked\r\n");
-    else if (content_length >= 0 && status != 204 && status != 304)
-        n += snprintf(head + n, sizeof(head) - (size_t)n, "Content-Length: %lld\r\n",
-                      content_length);
+    char buf[1024];
+    struct head h = {buf, buf + sizeof(buf)};
+    PUT_LIT(&h, "HTTP/1.1 ");
+    put_uint(&h, (unsigned)status);
+    PUT_LIT(&h, " ");
+    put_str(&h, http_reason(status));
+    PUT_LIT(&h, "\r\nDate: ");
+    put_str(&h, http_date());
+    PUT_LIT(&h, "\r\nServer: cafe-server\r\n");
+    if (content_type) {
+        PUT_LIT(&h, "Content-Type: ");
+        put_str(&h, content_type);
+        PUT_LIT(&h, "\r\n");
+    }
+    if (chunked) {
+        PUT_LIT(&h, "Transfer-Encoding: chunked\r\n");
+    } else if (content_length >= 0 && status != 204 && status != 304) {
+        PUT_LIT(&h, "Content-Length: ");
+        put_uint(&h, (unsigned long long)content_length);
+        PUT_LIT(&h, "\r\n");
+    }
     if (!keep)
-        n += snprintf(head + n, sizeof(head) - (size_t)n, "Connection: close\r\n");
+        PUT_LIT(&h, "Connection: close\r\n");
     else if (req->http_minor == 0)
-        n += snprintf(head + n, sizeof(head) - (size_t)n, "Connection: keep-alive\r\n");
-    evbuffer_add(out, head, (size_t)n);
-    if (req->resp_headers_len)
-        evbuffer_add(out, req->resp_headers, req->resp_headers_len);
+        PUT_LIT(&h, "Connection: keep-alive\r\n");
+    if (req->resp_headers_len < (size_t)(h.end - h.p) - 2) {
+        put(&h, req->resp_headers, req->resp_headers_len);
+        PUT_LIT(&h, "\r\n");
+        evbuffer_add(out, buf, (size_t)(h.p - buf));
+        return;
+    }
+    evbuffer_add(out, buf, (size_t)(h.p - buf));
+    evbuffer_add(out, req->resp_headers, req->resp_headers_len);
     evbuffer_add(out, "\r\n", 2);
 }
 
 static void finish(struct request *req, struct conn *c)
 {
-    c->bytes_out += evbuffer_get_length(bufferevent_get_output(c->bev)) - c->out_mark;
+    c->bytes_out += evbuffer_get_length(c->out) - c->out_mark;
     req->finished = true;
     conn_response_done(c);
+    conn_output_added(c);
 }
 
 static bool body_allowed(const struct request *req, int status)
@@ -164,7 +232,7 @@ void response_send(struct request *req, int status, const char *content_type, co
         return;
     write_head(req, c, status, content_type, (long long)len, false);
     if (len && body_allowed(req, status))
-        evbuffer_add(bufferevent_get_output(c->bev), body, len);
+        evbuffer_add(c->out, body, len);
     finish(req, c);
 }
 
@@ -176,7 +244,7 @@ void response_send_static(struct request *req, int status, const char *content_t
         return;
     write_head(req, c, status, content_type, (long long)len, false);
     if (len && body_allowed(req, status))
-        evbuffer_add_reference(bufferevent_get_output(c->bev), body, len, NULL, NULL);
+        evbuffer_add_reference(c->out, body, len, NULL, NULL);
     finish(req, c);
 }
 
@@ -248,7 +316,8 @@ void response_stream_begin(struct request *req, int status, const char *content_
     req->chunked = chunked && req->http_minor >= 1;
     req->streaming = true;
     write_head(req, c, status, content_type, -1, req->chunked);
-    c->bytes_out += evbuffer_get_length(bufferevent_get_output(c->bev)) - c->out_mark;
+    c->bytes_out += evbuffer_get_length(c->out) - c->out_mark;
+    conn_output_added(c);
     if (req->method == METHOD_HEAD)
         response_stream_end(req);
 }
@@ -258,13 +327,14 @@ void response_stream_write(struct request *req, const void *data, size_t len)
     struct conn *c = live_conn(req);
     if (!c || !req->streaming || req->finished || !len || req->method == METHOD_HEAD)
         return;
-    struct evbuffer *out = bufferevent_get_output(c->bev);
+    struct evbuffer *out = c->out;
     if (req->chunked)
         evbuffer_add_printf(out, "%zx\r\n", len);
     evbuffer_add(out, data, len);
     if (req->chunked)
         evbuffer_add(out, "\r\n", 2);
     c->bytes_out += len;
+    conn_output_added(c);
 }
 
 void response_stream_write_ref(struct request *req, const void *data, size_t len,
@@ -272,18 +342,19 @@ void response_stream_write_ref(struct request *req, const void *data, size_t len
 {
     struct conn *c = live_conn(req);
     if (!c || !req->streaming || req->finished || req->chunked || req->method == METHOD_HEAD ||
-        evbuffer_add_reference(bufferevent_get_output(c->bev), data, len, cleanup, arg) < 0) {
+        evbuffer_add_reference(c->out, data, len, cleanup, arg) < 0) {
         if (cleanup)
             cleanup(data, len, arg);
         return;
     }
     c->bytes_out += len;
+    conn_output_added(c);
 }
 
 size_t response_stream_backlog(const struct request *req)
 {
     struct conn *c = live_conn(req);
-    return c ? evbuffer_get_length(bufferevent_get_output(c->bev)) : 0;
+    return c ? evbuffer_get_length(c->out) : 0;
 }
 
 void response_stream_end(struct request *req)
@@ -292,10 +363,10 @@ void response_stream_end(struct request *req)
     if (!c || !req->streaming || req->finished)
         return;
     if (req->chunked && req->method != METHOD_HEAD)
-        evbuffer_add(bufferevent_get_output(c->bev), "0\r\n\r\n", 5);
+        evbuffer_add(c->out, "0\r\n\r\n", 5);
     else
         c->closing = true; /* close-delimited body */
-    c->out_mark = evbuffer_get_length(bufferevent_get_output(c->bev));
+    c->out_mark = evbuffer_get_length(c->out);
     finish(req, c);
 }
 
