@@ -25,7 +25,9 @@ static void conn_set_timer(struct conn *c, enum conn_timer kind)
     struct server *s = c->server;
     switch (kind) {
     case TIMER_NONE:
-        event_del(c->timer);
+        /* Left pending: a stale deadline firing is ignored (on_timer), and
+         * the next arm reschedules it. One timer operation per keep-alive
+         * request instead of three. */
         break;
     case TIMER_IDLE:
         event_add(c->timer, s->idle_tv);
@@ -150,17 +152,14 @@ static void conn_process(struct conn *c)
         }
         if (evbuffer_get_length(in) == 0)
             break;
-        if (c->timer_kind == TIMER_IDLE)
-            conn_set_timer(c, TIMER_HEADERS);
         struct evbuffer_iovec v;
         evbuffer_peek(in, -1, NULL, &v, 1);
         size_t used = 0;
         enum http_parse_status st = http_parser_feed(&c->parser, v.iov_base, v.iov_len, &used);
         evbuffer_drain(in, used);
         switch (st) {
-        case HTTP_PARSE_MORE:
-            if (c->parser.headers_done)
-                conn_set_timer(c, TIMER_BODY);
+        case HTTP_PARSE_MORE: /* a request has begun: its deadline runs */
+            conn_set_timer(c, c->parser.headers_done ? TIMER_BODY : TIMER_HEADERS);
             break;
         case HTTP_PARSE_CONTINUE:
             /* Skip the interim answer when the body is already here. */
@@ -257,7 +256,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     struct conn *c = arg;
     enum conn_timer kind = c->timer_kind;
     c->timer_kind = TIMER_NONE;
-    if (c->dead)
+    if (c->dead || (kind == TIMER_NONE && !c->closing)) /* a deadline that no longer applies */
         return;
     if (c->closing || kind == TIMER_IDLE) { /* idle keep-alive, or lingering over */
         conn_close(c);
