@@ -135,8 +135,8 @@ int main(int argc, char **argv)
     /* No evthread_use_pthreads(): only the loop thread touches libevent (the
      * baristas report through an eventfd), so the base runs without locks. */
     struct app app = {.options = &opts};
-    /* Batch epoll_ctl calls per loop turn: bufferevents add and remove the
-     * write event around every response. Safe because we never dup() fds. */
+    /* Batch epoll_ctl calls per loop turn (interest changes under
+     * backpressure and at close). Safe because we never dup() fds. */
     struct event_config *cfg = event_config_new();
     event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
     /* CLOCK_MONOTONIC, not _COARSE: a 100 ms brew should take 100 ms, not up
