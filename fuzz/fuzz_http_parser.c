@@ -11,6 +11,7 @@
 
 #include "fuzz/fuzz_common.h"
 #include "server/http_parser.h"
+#include "tests/lib/parse_pieces.h"
 
 #define BYTEWISE_MAX 2048 /* byte-by-byte feeding above this gets slow */
 
@@ -45,51 +46,17 @@ static void record(struct outcome *o, const struct request *req)
     o->nrequests++;
 }
 
-/* Feeds data in pieces ending at cuts[]; each piece is its own allocation so
- * ASan sees any read past a fragment. Stops at the first error. */
+static void record_request(const struct request *req, void *arg)
+{
+    record(arg, req);
+}
+
 static void run(const char *data, size_t len, const size_t *cuts, size_t ncuts, struct outcome *o)
 {
     memset(o, 0, sizeof(*o));
     o->hash = FUZZ_HASH_INIT;
-    struct request req;
-    memset(&req, 0, sizeof(req));
-    arena_init(&req.arena);
-    request_reset(&req);
-    struct http_parser p;
-    http_parser_init(&p, &limits, &req);
-    size_t start = 0;
-    for (size_t i = 0; i <= ncuts && !o->error_status; i++) {
-        size_t end = i < ncuts ? cuts[i] : len;
-        size_t n = end - start;
-        char *piece = malloc(n ? n : 1);
-        memcpy(piece, data + start, n);
-        size_t off = 0;
-        while (off < n) {
-            size_t used = 0;
-            enum http_parse_status st = http_parser_feed(&p, piece + off, n - off, &used);
-            FUZZ_CHECK(used <= n - off);
-            off += used;
-            if (st == HTTP_PARSE_ERROR) {
-                o->error_status = p.error_status;
-                FUZZ_CHECK(p.error_status >= 400 && p.error_status <= 505);
-                break;
-            }
-            if (st == HTTP_PARSE_CONTINUE) {
-                o->continues++;
-                http_parser_resume(&p);
-            } else if (st == HTTP_PARSE_REQUEST) {
-                record(o, &req);
-                request_reset(&req);
-                http_parser_next(&p, &req);
-            } else {
-                FUZZ_CHECK(used > 0); /* MORE: progress, then feed the rest */
-            }
-        }
-        free(piece);
-        start = end;
-    }
-    (void)http_parser_mid_message(&p);
-    request_reset(&req);
+    o->error_status =
+        parse_pieces(&limits, data, len, cuts, ncuts, record_request, o, &o->continues);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

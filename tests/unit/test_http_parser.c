@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "server/http_parser.h"
+#include "tests/lib/parse_pieces.h"
 
 struct outcome {
     int nrequests;
@@ -42,46 +43,16 @@ static void record(struct outcome *o, const struct request *req)
                  req->headers[req->nheaders - 1].name, req->headers[req->nheaders - 1].value);
 }
 
-/* Feeds pieces the way conn.c does; stops at the first error. */
+static void record_request(const struct request *req, void *arg)
+{
+    record(arg, req);
+}
+
 static void run(const char *data, const size_t *cuts, size_t ncuts, struct outcome *o)
 {
     memset(o, 0, sizeof(*o));
-    struct request req;
-    memset(&req, 0, sizeof(req));
-    arena_init(&req.arena);
-    request_reset(&req);
-    struct http_parser p;
-    http_parser_init(&p, &limits, &req);
-    size_t len = strlen(data), start = 0;
-    for (size_t i = 0; i <= ncuts && !o->error_status; i++) {
-        size_t end = i < ncuts ? cuts[i] : len;
-        size_t n = end - start;
-        char *piece = malloc(n ? n : 1);
-        memcpy(piece, data + start, n);
-        size_t off = 0;
-        while (off < n) {
-            size_t used = 0;
-            enum http_parse_status st = http_parser_feed(&p, piece + off, n - off, &used);
-            off += used;
-            if (st == HTTP_PARSE_ERROR) {
-                o->error_status = p.error_status;
-                break;
-            }
-            if (st == HTTP_PARSE_CONTINUE) {
-                o->continues++;
-                http_parser_resume(&p);
-            } else if (st == HTTP_PARSE_REQUEST) {
-                record(o, &req);
-                request_reset(&req);
-                http_parser_next(&p, &req);
-            } else if (used == 0) {
-                fail_msg("HTTP_PARSE_MORE consumed nothing of %zu bytes", n - off);
-            }
-        }
-        free(piece);
-        start = end;
-    }
-    request_reset(&req);
+    o->error_status =
+        parse_pieces(&limits, data, strlen(data), cuts, ncuts, record_request, o, &o->continues);
 }
 
 /* Runs data whole, split once at every offset, and byte by byte; all must
