@@ -15,8 +15,6 @@
 #include "server/server_internal.h"
 #include "server/xmalloc.h"
 
-static void conn_process(struct conn *c);
-
 static void conn_set_timer(struct conn *c, enum conn_timer kind)
 {
     if (c->timer_kind == kind) /* deadlines are totals: never re-armed */
@@ -141,7 +139,8 @@ static void conn_throttle(struct conn *c)
     conn_update_reading(c);
 }
 
-static void conn_process(struct conn *c)
+/* Parses and dispatches what has arrived, one request at a time. */
+void conn_on_input(struct conn *c)
 {
     struct evbuffer *in = c->in;
     struct evbuffer *out = c->out;
@@ -198,17 +197,12 @@ static void on_resume(evutil_socket_t fd, short what, void *arg)
     if (c->req_active && c->req.finished)
         conn_finish_request(c);
     if (!c->dead && !c->closing)
-        conn_process(c);
+        conn_on_input(c);
     c->batching = false;
     if (!c->dead) {
         conn_flush(c);
         conn_update_reading(c);
     }
-}
-
-void conn_on_input(struct conn *c)
-{
-    conn_process(c);
 }
 
 /* Close after the output is flushed. Before closing, stop sending and keep
@@ -248,7 +242,7 @@ void conn_on_eof(struct conn *c)
         return;
     }
     if (!c->req_active)
-        conn_process(c);
+        conn_on_input(c);
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)

@@ -51,7 +51,7 @@ struct conn {
 void conn_response_done(struct conn *c); /* response.c: the response is complete */
 void conn_close(struct conn *c);         /* now, no flush; idempotent; freed later */
 bool conn_should_keep_alive(const struct conn *c);
-void conn_on_input(struct conn *c);   /* conn_io.c: bytes arrived */
+void conn_on_input(struct conn *c);   /* bytes arrived, or room to answer more */
 void conn_on_eof(struct conn *c);     /* conn_io.c: the client stopped sending */
 void conn_on_drained(struct conn *c); /* conn_io.c: every output byte is written */
 

@@ -5,8 +5,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "server/xmalloc.h"
-
 #define MAX_CHUNK_EXTENSION_BYTES 1024
 
 static struct http_parser *parser_of(llhttp_t *ll)
@@ -68,7 +66,7 @@ static int on_url_complete(llhttp_t *ll)
 {
     struct http_parser *p = parser_of(ll);
     struct request *req = p->req;
-    const char *t = req->target ? req->target : "";
+    const char *t = req->target;
     if (p->uri_too_long)
         return fail(p, 414, "URI Too Long", "the request target exceeds %zu bytes",
                     p->limits->max_uri_bytes);
@@ -94,8 +92,7 @@ static int on_url_complete(llhttp_t *ll)
 static int on_header_field(llhttp_t *ll, const char *at, size_t len)
 {
     struct http_parser *p = parser_of(ll);
-    if (arena_append(&p->req->arena, &p->field, &p->field_len, at, len, SIZE_MAX) < 0)
-        return HPE_USER;
+    arena_append(&p->req->arena, &p->field, &p->field_len, at, len, SIZE_MAX);
     return check_header_bytes(p, at + len);
 }
 
@@ -118,8 +115,7 @@ static int on_header_value(llhttp_t *ll, const char *at, size_t len)
     char before = at > p->buf ? at[-1] : p->prev_last;
     if (p->value_len > 0 && before == '\n')
         return fail(p, 400, "Bad Request", "obsolete line folding in header '%s'", p->field);
-    if (arena_append(&p->req->arena, &p->value, &p->value_len, at, len, SIZE_MAX) < 0)
-        return HPE_USER;
+    arena_append(&p->req->arena, &p->value, &p->value_len, at, len, SIZE_MAX);
     return check_header_bytes(p, at + len);
 }
 
@@ -177,8 +173,6 @@ static int on_headers_complete(llhttp_t *ll)
     /* llhttp 8.1.0 parses "HTTP/2.0" request lines; we speak HTTP/1.x only. */
     if (ll->http_major != 1)
         return fail(p, 505, "HTTP Version Not Supported", "only HTTP/1.0 and HTTP/1.1");
-    if (ll->method == HTTP_CONNECT)
-        return fail(p, 501, "Not Implemented", "CONNECT is not supported");
     if (ll->http_minor >= 1 && p->host_count == 0) /* RFC 9112 §3.2 */
         return fail(p, 400, "Bad Request", "HTTP/1.1 requests need a Host header");
     if ((ll->flags & F_CONTENT_LENGTH) && ll->content_length > p->limits->max_body_bytes)
@@ -235,9 +229,7 @@ static int on_chunk_extension(llhttp_t *ll, const char *at, size_t len)
 
 static int on_message_complete(llhttp_t *ll)
 {
-    struct http_parser *p = parser_of(ll);
-    p->req->keep_alive = llhttp_should_keep_alive(ll);
-    p->in_message = false;
+    parser_of(ll)->in_message = false;
     return HPE_PAUSED; /* one request at a time: pipelined ones wait their turn */
 }
 

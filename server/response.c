@@ -3,11 +3,11 @@
 #include <event2/buffer.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
-#include "server/log.h"
 #include "server/server_internal.h"
 
 const char *http_reason(int status)
@@ -96,19 +96,14 @@ void response_header(struct request *req, const char *name, const char *fmt, ...
     memcpy(line, name, n);
     line[n++] = ':';
     line[n++] = ' ';
-    const char *plain = strchr(fmt, '%') ? NULL : fmt; /* no formatting on the hot path */
-    va_list ap;
-    va_start(ap, fmt);
-    if (!strcmp(fmt, "%s"))
-        plain = va_arg(ap, const char *);
-    va_end(ap);
-    if (plain) {
-        size_t v = strlen(plain);
+    if (!strchr(fmt, '%')) { /* a constant value: no formatting */
+        size_t v = strlen(fmt);
         if (v > sizeof(line) - n - 2)
             return;
-        memcpy(line + n, plain, v);
+        memcpy(line + n, fmt, v);
         n += v;
     } else {
+        va_list ap;
         va_start(ap, fmt);
         int v = vsnprintf(line + n, sizeof(line) - n - 2, fmt, ap);
         va_end(ap);
@@ -224,43 +219,70 @@ static bool body_allowed(const struct request *req, int status)
     return req->method != METHOD_HEAD && status != 204 && status != 304;
 }
 
+static void free_text(const void *data, size_t len, void *arg)
+{
+    free((void *)data);
+}
+
+enum body_owner {
+    BODY_COPY,   /* the caller keeps it: copied */
+    BODY_STATIC, /* outlives every connection: referenced */
+    BODY_TAKE,   /* malloc'd, ours now: referenced, freed when written */
+};
+
+/* The one path every complete (non-streamed) response takes. */
+static void send_complete(struct request *req, int status, const char *content_type,
+                          const void *body, size_t len, enum body_owner owner)
+{
+    struct conn *c = live_conn(req);
+    if (!c || req->status) { /* gone, or already answered */
+        if (owner == BODY_TAKE)
+            free((void *)body);
+        return;
+    }
+    write_head(req, c, status, content_type, (long long)len, false);
+    if (len && body_allowed(req, status)) {
+        if (owner == BODY_COPY)
+            evbuffer_add(c->out, body, len);
+        else
+            evbuffer_add_reference(c->out, body, len, owner == BODY_TAKE ? free_text : NULL, NULL);
+    } else if (owner == BODY_TAKE) {
+        free((void *)body);
+    }
+    finish(req, c);
+}
+
 void response_send(struct request *req, int status, const char *content_type, const void *body,
                    size_t len)
 {
-    struct conn *c = live_conn(req);
-    if (!c || req->finished || req->status)
-        return;
-    write_head(req, c, status, content_type, (long long)len, false);
-    if (len && body_allowed(req, status))
-        evbuffer_add(c->out, body, len);
-    finish(req, c);
+    send_complete(req, status, content_type, body, len, BODY_COPY);
 }
 
 void response_send_static(struct request *req, int status, const char *content_type,
                           const void *body, size_t len)
 {
-    struct conn *c = live_conn(req);
-    if (!c || req->finished || req->status)
-        return;
-    write_head(req, c, status, content_type, (long long)len, false);
-    if (len && body_allowed(req, status))
-        evbuffer_add_reference(c->out, body, len, NULL, NULL);
-    finish(req, c);
+    send_complete(req, status, content_type, body, len, BODY_STATIC);
 }
 
-void response_send_json(struct request *req, int status, json_t *json)
+/* Serialises json and sends it without another copy; a trailing newline
+ * replaces the NUL, so curl users get a tidy prompt. */
+static void send_json_text(struct request *req, int status, const char *content_type, json_t *json)
 {
     char *text = json ? json_dumps(json, JSON_COMPACT) : NULL;
     json_decref(json);
     if (!text) {
-        response_send(req, 500, "application/problem+json",
-                      "{\"title\":\"Internal Server Error\",\"status\":500}", 45);
+        static const char oops[] = "{\"title\":\"Internal Server Error\",\"status\":500}\n";
+        response_send(req, 500, "application/problem+json", oops, sizeof(oops) - 1);
         return;
     }
     size_t len = strlen(text);
-    text[len] = '\n'; /* curl users see a tidy prompt; replaces the NUL */
-    response_send(req, status, "application/json", text, len + 1);
-    free(text);
+    text[len] = '\n';
+    send_complete(req, status, content_type, text, len + 1, BODY_TAKE);
+}
+
+void response_send_json(struct request *req, int status, json_t *json)
+{
+    send_json_text(req, status, "application/json", json);
 }
 
 __attribute__((format(printf, 5, 0))) static void problem_send(struct request *req, int status,
@@ -281,13 +303,7 @@ __attribute__((format(printf, 5, 0))) static void problem_send(struct request *r
     json_decref(extra);
     if (status == 503 && !has_header(req, "Retry-After"))
         response_header(req, "Retry-After", "1");
-    char *text = json_dumps(p, JSON_COMPACT);
-    json_decref(p);
-    size_t len = text ? strlen(text) : 0;
-    if (text)
-        text[len++] = '\n';
-    response_send(req, status, "application/problem+json", text ? text : "", len);
-    free(text);
+    send_json_text(req, status, "application/problem+json", p);
 }
 
 void response_problem(struct request *req, int status, const char *title, const char *fmt, ...)
@@ -310,7 +326,7 @@ void response_problem_ext(struct request *req, int status, const char *title, js
 void response_stream_begin(struct request *req, int status, const char *content_type, bool chunked)
 {
     struct conn *c = live_conn(req);
-    if (!c || req->finished || req->status)
+    if (!c || req->status)
         return;
     /* HTTP/1.0 has no chunked coding: the body then ends with the connection. */
     req->chunked = chunked && req->http_minor >= 1;
@@ -362,10 +378,12 @@ void response_stream_end(struct request *req)
     struct conn *c = live_conn(req);
     if (!c || !req->streaming || req->finished)
         return;
-    if (req->chunked && req->method != METHOD_HEAD)
+    if (req->method == METHOD_HEAD)
+        ; /* no body was sent: the connection may serve another request */
+    else if (req->chunked)
         evbuffer_add(c->out, "0\r\n\r\n", 5);
     else
-        c->closing = true; /* close-delimited body */
+        c->closing = true; /* a close-delimited body ends with the connection */
     c->out_mark = evbuffer_get_length(c->out);
     finish(req, c);
 }

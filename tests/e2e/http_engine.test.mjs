@@ -114,6 +114,9 @@ test('chunked request bodies are framed correctly', async () => {
 test('413 before the body is read, 414, 431 by bytes and by count', async () => {
   const cases = [
     ['POST /healthz HTTP/1.1\r\nHost: t\r\nContent-Length: 1001\r\n\r\n', 413],
+    // Chunked: no length up front, so the limit holds while the body streams in.
+    ['POST /healthz HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n'
+      + `200\r\n${'b'.repeat(512)}\r\n`.repeat(2) + '0\r\n\r\n', 413],
     [GET('/' + 'u'.repeat(1100)), 414],
     [GET('/healthz', `X-Big: ${'h'.repeat(2100)}\r\n`), 431],
     [GET('/healthz', 'X-A: 1\r\n'.repeat(25)), 431],
