@@ -37,7 +37,6 @@ struct period_mode {
 };
 
 struct observe {
-    struct app *app;
     struct loop_monitor *monitor;
     struct event *stats_timer;
     uint64_t period_start_ns;
@@ -49,16 +48,15 @@ struct observe {
     struct period_mode mode[BREW_NMODES];
 
     /* The request that completed last, named in the lag warning: a handler
-     * that blocks the loop completes right before the late timer fires. */
-    /* The last request, for the lag warning: static strings only, so a
-     * request costs three stores, not a snprintf. */
+     * that blocks the loop completes right before the late timer fires.
+     * Static strings only, so a request costs three stores, not a snprintf. */
     const char *last_method, *last_route, *last_mode;
 
     struct metric_family *requests, *latency, *in_flight, *placed, *finished, *refused, *live,
         *queue_depth, *baristas_busy, *baristas, *loop_blocked, *conn_open, *conn_accepted,
-        *conn_rejected, *parse_errors, *http_requests_engine, *lag, *lag_max, *iteration,
-        *loop_events, *sse_subs, *sse_cut, *sse_events, *sse_coalesced, *sse_bytes;
-    struct metric_series *lag_s, *lag_max_s, *iteration_s;
+        *conn_rejected, *parse_errors, *lag, *lag_last, *iteration, *loop_events, *sse_subs,
+        *sse_cut, *sse_events, *sse_coalesced, *sse_bytes, *build_info, *start_time, *config_limit;
+    struct metric_series *lag_s, *lag_last_s, *iteration_s;
     struct metric_series *latency_s[NMODE_LABELS];
 };
 
@@ -105,13 +103,14 @@ static void on_cafe_event(const struct order *o, enum cafe_event ev, int step, v
         pm->latency_sum_ms += ms;
         if (ms > pm->latency_max_ms)
             pm->latency_max_ms = ms;
-        if (pm->nsamples < RESERVOIR)
+        if (pm->nsamples < RESERVOIR) {
             pm->samples[pm->nsamples++] = ms;
-        else if (rng_next() % pm->finished < RESERVOIR)
-            pm->samples[rng_next() % RESERVOIR] = ms;
+        } else { /* Algorithm R: the n-th sample stays with probability k/n */
+            uint64_t j = rng_next() % pm->finished;
+            if (j < RESERVOIR)
+                pm->samples[j] = ms;
+        }
     }
-    if (!app->events)
-        return;
     if (sse_hub_subscriber_count(app->events) == 0) {
         /* Nobody listens: skip building the JSON (it costs the loop under a
          * flood) and let a later resume resync instead. */
@@ -162,10 +161,9 @@ static void on_stats_timer(evutil_socket_t fd, short what, void *arg)
     double secs = (double)(now - obs.period_start_ns) / 1e9;
     if (secs <= 0)
         secs = 1;
-    struct cafe_stats cs = {0};
-    if (app->cafe)
+    if (sse_hub_subscriber_count(app->events) > 0) {
+        struct cafe_stats cs;
         cafe_stats(app->cafe, &cs);
-    if (app->events && sse_hub_subscriber_count(app->events) > 0) {
         json_t *modes = json_object();
         unsigned total_in_flight = 0;
         for (int m = 0; m < BREW_NMODES; m++) {
@@ -173,15 +171,15 @@ static void on_stats_timer(evutil_socket_t fd, short what, void *arg)
                                 stats_mode_json(&obs.mode[m], secs, cs.in_flight[m]));
             total_in_flight += cs.in_flight[m];
         }
-        const struct server_stats *ss = app->server ? server_stats(app->server) : NULL;
+        const struct server_stats *ss = server_stats(app->server);
         json_t *data = json_pack(
             "{s:I, s:f, s:o, s:{s:f, s:f}, s:{s:f}, s:i, s:i, s:i, s:i, s:i, s:I}", "t",
             (json_int_t)now_unix_ms(), "interval_s", secs, "modes", modes, "lag_ms", "max",
             obs.lag_max_ms, "avg", obs.lag_n ? obs.lag_sum_ms / obs.lag_n : 0.0, "iteration_ms",
             "max", obs.iter_max_ms, "in_flight", (json_int_t)total_in_flight, "queue_depth",
             (json_int_t)cs.barista_queue, "baristas_busy", (json_int_t)cs.baristas_busy, "baristas",
-            (json_int_t)cs.baristas, "connections", (json_int_t)(ss ? ss->open_connections : 0),
-            "requests", (json_int_t)(ss ? ss->requests : 0));
+            (json_int_t)cs.baristas, "connections", (json_int_t)ss->open_connections, "requests",
+            (json_int_t)ss->requests);
         sse_hub_publish(app->events, "stats", data, 0);
     }
     memset(obs.mode, 0, sizeof(obs.mode));
@@ -203,7 +201,7 @@ static void on_loop_sample(enum loop_sample kind, uint64_t ns, void *arg)
         return;
     }
     metrics_histogram_observe(obs.lag_s, ms / 1e3);
-    metrics_gauge_set(obs.lag_max_s, ms / 1e3);
+    metrics_gauge_set(obs.lag_last_s, ms / 1e3);
     obs.lag_sum_ms += ms;
     obs.lag_n++;
     if (ms > obs.lag_max_ms)
@@ -220,17 +218,13 @@ static void on_loop_sample(enum loop_sample kind, uint64_t ns, void *arg)
 
 /* ---- metrics -------------------------------------------------------------- */
 
-static struct metric_family *family(struct metrics *m, enum metric_type t, const char *name,
-                                    const char *help, unsigned nlabels, const char *const *labels)
-{
-    return metrics_family(m, t, name, help, nlabels, labels, NULL, 0);
-}
-
 static const char *const route_mode_status[] = {"route", "mode", "status"};
 static const char *const by_mode[] = {"mode"};
 static const char *const by_mode_status[] = {"mode", "status"};
 static const char *const by_status[] = {"status"};
 static const char *const by_kind[] = {"kind"};
+static const char *const by_version[] = {"version"};
+static const char *const by_name[] = {"name"};
 static const double latency_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                          0.5,    1,     2.5,    5,     10,   15,    30,   60};
 static const double lag_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
@@ -282,7 +276,7 @@ static const struct family_def {
     {&obs.lag, METRIC_HISTOGRAM, "cafe_eventloop_lag_seconds",
      "How late a periodic 100 ms timer fires: how long the loop was held", NO_LABELS,
      BUCKETS(lag_buckets)},
-    {&obs.lag_max, METRIC_GAUGE, "cafe_eventloop_lag_last_seconds",
+    {&obs.lag_last, METRIC_GAUGE, "cafe_eventloop_lag_last_seconds",
      "The most recent event-loop lag sample", NO_LABELS},
     {&obs.iteration, METRIC_HISTOGRAM, "cafe_eventloop_iteration_seconds",
      "Duration of one event-loop turn, sampled every 100 ms", NO_LABELS, BUCKETS(lag_buckets)},
@@ -297,6 +291,13 @@ static const struct family_def {
      "Events replaced by a newer one for the same order before sending", NO_LABELS},
     {&obs.sse_bytes, METRIC_COUNTER, "cafe_sse_bytes_total",
      "Bytes of framed events, counted once however many subscribers", NO_LABELS},
+    {&obs.build_info, METRIC_GAUGE, "cafe_build_info", "Always 1; the version in a label",
+     LABELS(by_version)},
+    {&obs.start_time, METRIC_GAUGE, "process_start_time_seconds",
+     "Start time of the process since the Unix epoch in seconds", NO_LABELS},
+    /* Limits are configuration, exported as metrics (redis). */
+    {&obs.config_limit, METRIC_GAUGE, "cafe_config_limit",
+     "A configured limit, by name (bytes, ms or count)", LABELS(by_name)},
 };
 
 static void register_metrics(struct app *app)
@@ -310,24 +311,14 @@ static void register_metrics(struct app *app)
     for (int i = 0; i < NMODE_LABELS; i++)
         obs.latency_s[i] = metrics_series(obs.latency, (const char *const[]){mode_label(i)});
     obs.lag_s = metrics_series(obs.lag, NULL);
-    obs.lag_max_s = metrics_series(obs.lag_max, NULL);
+    obs.lag_last_s = metrics_series(obs.lag_last, NULL);
     obs.iteration_s = metrics_series(obs.iteration, NULL);
 
-    struct metric_family *info =
-        family(m, METRIC_GAUGE, "cafe_build_info", "Always 1; the version in a label", 1,
-               (const char *const[]){"version"});
-    metrics_gauge_set(metrics_series(info, (const char *const[]){CAFE_VERSION}), 1);
-    struct metric_family *start =
-        family(m, METRIC_GAUGE, "process_start_time_seconds",
-               "Start time of the process since the Unix epoch in seconds", 0, NULL);
-    metrics_gauge_set(metrics_series(start, NULL), now_unix_ms() / 1e3);
+    metrics_gauge_set(metrics_series(obs.build_info, (const char *const[]){CAFE_VERSION}), 1);
+    metrics_gauge_set(metrics_series(obs.start_time, NULL), now_unix_ms() / 1e3);
 
-    /* Limits are configuration, exported as metrics (redis). */
     const struct options *o = app->options;
     const struct server_limits *l = &o->limits;
-    struct metric_family *limit = family(m, METRIC_GAUGE, "cafe_config_limit",
-                                         "A configured limit, by name (bytes, ms or count)", 1,
-                                         (const char *const[]){"name"});
     const struct {
         const char *name;
         double value;
@@ -351,7 +342,7 @@ static void register_metrics(struct app *app)
         {"sse_max_backlog", o->sse_max_backlog},
     };
     for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++)
-        metrics_gauge_set(metrics_series(limit, (const char *const[]){limits[i].name}),
+        metrics_gauge_set(metrics_series(obs.config_limit, (const char *const[]){limits[i].name}),
                           limits[i].value);
 }
 
@@ -365,50 +356,47 @@ static void set_scalar(struct metric_family *f, double v)
  * (cheaper than updating them on every event). */
 static void refresh_metrics(struct app *app)
 {
-    if (app->cafe) {
-        struct cafe_stats cs;
-        cafe_stats(app->cafe, &cs);
-        for (int m = 0; m < BREW_NMODES; m++) {
-            const char *mv[] = {mode_label(m)};
-            metrics_gauge_set(metrics_series(obs.in_flight, mv), cs.in_flight[m]);
-            metrics_gauge_set(metrics_series(obs.placed, mv), (double)cs.placed[m]);
-            for (int s = 0; s < ORDER_NSTATUSES; s++) {
-                if (s == ORDER_QUEUED || s == ORDER_BREWING)
-                    continue; /* never a final status */
-                const char *ms[] = {mode_label(m), order_status_name((enum order_status)s)};
-                metrics_gauge_set(metrics_series(obs.finished, ms), (double)cs.finished[m][s]);
-            }
-        }
+    struct cafe_stats cs;
+    cafe_stats(app->cafe, &cs);
+    for (int m = 0; m < BREW_NMODES; m++) {
+        const char *mv[] = {mode_label(m)};
+        metrics_gauge_set(metrics_series(obs.in_flight, mv), cs.in_flight[m]);
+        metrics_gauge_set(metrics_series(obs.placed, mv), (double)cs.placed[m]);
         for (int s = 0; s < ORDER_NSTATUSES; s++) {
-            const char *sv[] = {order_status_name((enum order_status)s)};
-            metrics_gauge_set(metrics_series(obs.live, sv), cs.live[s]);
+            if (s == ORDER_QUEUED || s == ORDER_BREWING)
+                continue; /* never a final status */
+            const char *ms[] = {mode_label(m), order_status_name((enum order_status)s)};
+            metrics_gauge_set(metrics_series(obs.finished, ms), (double)cs.finished[m][s]);
         }
-        set_scalar(obs.refused, (double)cs.refused);
-        set_scalar(obs.queue_depth, cs.barista_queue);
-        set_scalar(obs.baristas_busy, cs.baristas_busy);
-        set_scalar(obs.baristas, cs.baristas);
-        set_scalar(obs.loop_blocked, (double)cs.loop_blocked_ns / 1e9);
     }
-    if (app->server) {
-        const struct server_stats *ss = server_stats(app->server);
-        set_scalar(obs.conn_open, ss->open_connections);
-        set_scalar(obs.conn_accepted, (double)ss->connections_accepted);
-        set_scalar(obs.conn_rejected, (double)ss->connections_rejected);
-        set_scalar(obs.parse_errors, (double)ss->parse_errors);
+    for (int s = 0; s < ORDER_NSTATUSES; s++) {
+        const char *sv[] = {order_status_name((enum order_status)s)};
+        metrics_gauge_set(metrics_series(obs.live, sv), cs.live[s]);
     }
+    set_scalar(obs.refused, (double)cs.refused);
+    set_scalar(obs.queue_depth, cs.barista_queue);
+    set_scalar(obs.baristas_busy, cs.baristas_busy);
+    set_scalar(obs.baristas, cs.baristas);
+    set_scalar(obs.loop_blocked, (double)cs.loop_blocked_ns / 1e9);
+
+    const struct server_stats *ss = server_stats(app->server);
+    set_scalar(obs.conn_open, ss->open_connections);
+    set_scalar(obs.conn_accepted, (double)ss->connections_accepted);
+    set_scalar(obs.conn_rejected, (double)ss->connections_rejected);
+    set_scalar(obs.parse_errors, (double)ss->parse_errors);
+
     metrics_gauge_set(metrics_series(obs.loop_events, (const char *const[]){"active"}),
                       event_base_get_num_events(app->base, EVENT_BASE_COUNT_ACTIVE));
     metrics_gauge_set(metrics_series(obs.loop_events, (const char *const[]){"added"}),
                       event_base_get_num_events(app->base, EVENT_BASE_COUNT_ADDED));
-    if (app->events) {
-        struct sse_hub_stats st;
-        sse_hub_get_stats(app->events, &st);
-        set_scalar(obs.sse_subs, st.subscribers);
-        set_scalar(obs.sse_cut, (double)st.cut);
-        set_scalar(obs.sse_events, (double)st.events);
-        set_scalar(obs.sse_coalesced, (double)st.coalesced);
-        set_scalar(obs.sse_bytes, (double)st.bytes);
-    }
+
+    struct sse_hub_stats st;
+    sse_hub_get_stats(app->events, &st);
+    set_scalar(obs.sse_subs, st.subscribers);
+    set_scalar(obs.sse_cut, (double)st.cut);
+    set_scalar(obs.sse_events, (double)st.events);
+    set_scalar(obs.sse_coalesced, (double)st.coalesced);
+    set_scalar(obs.sse_bytes, (double)st.bytes);
 }
 
 void observe_render_metrics(struct app *app, struct evbuffer *out)
@@ -445,7 +433,6 @@ void observe_on_request_done(struct request *req, uint64_t duration_ns, void *ar
 int observe_app_init(struct app *app)
 {
     memset(&obs, 0, sizeof(obs));
-    obs.app = app;
     obs.rng = 0x9e3779b97f4a7c15ULL ^ clock_ns();
     obs.period_start_ns = clock_ns();
     app->metrics = metrics_new();
@@ -460,8 +447,7 @@ int observe_app_init(struct app *app)
     cfg.real_precision = 6; /* rates and milliseconds: 6 digits say it all */
     cfg.heartbeat_ms = app->options->sse_heartbeat_ms;
     app->events = sse_hub_new(app->base, &cfg);
-    if (app->cafe)
-        cafe_set_observer(app->cafe, on_cafe_event, app);
+    cafe_set_observer(app->cafe, on_cafe_event, app);
 
     obs.monitor = loop_monitor_new(app->base, LOOP_PROBE_MS, on_loop_sample, app);
     static const struct timeval period = {STATS_PERIOD_MS / 1000, (STATS_PERIOD_MS % 1000) * 1000};
@@ -476,22 +462,17 @@ void observe_app_drain_begin(struct app *app)
     /* Streams never finish by themselves: end them now, with a last event
      * the dashboard shows, so the drain does not wait for them. Stop the
      * periodic timers too, so nothing of ours keeps the loop alive. */
-    if (app->events)
-        sse_hub_close(app->events, "shutdown",
-                      json_pack("{s:s}", "reason", "server shutting down"));
+    sse_hub_close(app->events, "shutdown", json_pack("{s:s}", "reason", "server shutting down"));
     loop_monitor_stop(obs.monitor);
-    if (obs.stats_timer)
-        event_del(obs.stats_timer);
+    event_del(obs.stats_timer);
 }
 
 void observe_app_free(struct app *app)
 {
-    if (app->cafe)
-        cafe_set_observer(app->cafe, NULL, NULL);
+    cafe_set_observer(app->cafe, NULL, NULL);
     loop_monitor_free(obs.monitor);
     obs.monitor = NULL;
-    if (obs.stats_timer)
-        event_free(obs.stats_timer);
+    event_free(obs.stats_timer);
     obs.stats_timer = NULL;
     sse_hub_free(app->events);
     app->events = NULL;
