@@ -10,10 +10,6 @@
 enum handler_status handle_metrics(struct request *req)
 {
     struct app *app = req->app;
-    if (!app->metrics) {
-        response_problem(req, 503, "Service Unavailable", "metrics are not running");
-        return HANDLER_DONE;
-    }
     struct evbuffer *out = evbuffer_new();
     observe_render_metrics(app, out);
     size_t len = evbuffer_get_length(out);

@@ -11,9 +11,10 @@
 #include "server/response.h"
 #include "server/xmalloc.h"
 
-/* One framed piece of the stream, shared by every subscriber's output buffer
- * and the resume ring. The count is not atomic on purpose: buffers holding a
- * reference are only drained and freed on the loop thread. */
+/* One framed piece of the stream, shared by the resume ring and the output
+ * buffer of every subscriber whose socket did not take it at once. The count
+ * is not atomic on purpose: only the loop thread writes to connections and
+ * frees their buffers (libevent runs without locks). */
 struct sse_blob {
     unsigned refs;
     uint64_t id; /* ring events: the event's id; batches: 0 */
@@ -74,13 +75,12 @@ static void blob_unref(struct sse_blob *b)
         free(b);
 }
 
-/* write_ref cleanup: this subscriber's buffer is done with the blob. */
+/* write_ref cleanup: this subscriber is done with the blob (at once when its
+ * socket took all of it, else when its output buffer drains or is freed). */
 static void on_blob_sent(const void *data, size_t len, void *arg)
 {
     blob_unref(arg);
 }
-
-static void on_static_sent(const void *data, size_t len, void *arg) {}
 
 static void blob_send(struct sse_blob *b, struct request *req)
 {
@@ -147,20 +147,18 @@ static void sub_end(struct sse_sub *sub)
     free(sub);
 }
 
-/* Queues b to sub unless its unsent backlog is already over the limit: then
- * the subscriber is cut instead. Checking what is already queued (not what it
- * would become) keeps one large batch from cutting a client that reads fine;
- * memory per subscriber stays below max_backlog plus one batch. Returns
- * whether it was kept. */
-static bool sub_offer(struct sse_sub *sub, struct sse_blob *b)
+/* Before each write to sub: a subscriber whose unsent backlog is already over
+ * the limit is cut instead, and true is returned. Checking what is already
+ * queued (not what it would become) keeps one large batch from cutting a
+ * client that reads fine; memory per subscriber stays below max_backlog plus
+ * one batch. */
+static bool sub_cut_if_behind(struct sse_sub *sub)
 {
     struct sse_hub *hub = sub->hub;
-    if (response_stream_backlog(sub->req) > hub->cfg.max_backlog) {
-        hub->st.cut++;
-        sub_end(sub);
+    if (response_stream_backlog(sub->req) <= hub->cfg.max_backlog)
         return false;
-    }
-    blob_send(b, sub->req);
+    hub->st.cut++;
+    sub_end(sub);
     return true;
 }
 
@@ -268,7 +266,8 @@ void sse_hub_flush(struct sse_hub *hub)
         return;
     for (struct sse_sub *sub = hub->subs, *next; sub; sub = next) {
         next = sub->next;
-        sub_offer(sub, batch);
+        if (!sub_cut_if_behind(sub))
+            blob_send(batch, sub->req);
     }
     blob_unref(batch);
 }
@@ -285,13 +284,8 @@ static void on_heartbeat(evutil_socket_t fd, short what, void *arg)
     struct sse_hub *hub = arg;
     for (struct sse_sub *sub = hub->subs, *next; sub; sub = next) {
         next = sub->next;
-        if (response_stream_backlog(sub->req) > hub->cfg.max_backlog) {
-            hub->st.cut++;
-            sub_end(sub);
-            continue;
-        }
-        response_stream_write_ref(sub->req, ping_frame, sizeof(ping_frame) - 1, on_static_sent,
-                                  NULL);
+        if (!sub_cut_if_behind(sub))
+            response_stream_write_ref(sub->req, ping_frame, sizeof(ping_frame) - 1, NULL, NULL);
     }
 }
 
@@ -385,6 +379,12 @@ bool sse_hub_subscribe(struct sse_hub *hub, struct request *req)
         response_problem(req, 503, "Service Unavailable", "the server is shutting down");
         return false;
     }
+    response_header(req, "Cache-Control", "no-cache");
+    response_header(req, "X-Accel-Buffering", "no");
+    if (req->method == METHOD_HEAD) { /* the engine sends the head and ends it */
+        response_stream_begin(req, 200, "text/event-stream", false);
+        return false;
+    }
     struct sse_sub *sub = xcalloc(1, sizeof(*sub));
     sub->hub = hub;
     sub->req = req;
@@ -395,9 +395,6 @@ bool sse_hub_subscribe(struct sse_hub *hub, struct request *req)
     hub->st.subscribers++;
     hub->st.subscribed++;
     request_on_abort(req, on_sub_abort, sub);
-
-    response_header(req, "Cache-Control", "no-cache");
-    response_header(req, "X-Accel-Buffering", "no");
     response_stream_begin(req, 200, "text/event-stream", false);
     char hello[64];
     int n = hub->cfg.retry_ms

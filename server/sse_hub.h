@@ -11,8 +11,10 @@
  * Subscribers are pending requests streamed as text/event-stream. Published
  * events wait in a short batching window (one loop turn by default), where a
  * newer event with the same coalescing key replaces an older one; then the
- * whole batch is framed ONCE into a reference-counted blob and queued to every
- * subscriber without copying (response_stream_write_ref). The last ring_size
+ * whole batch is framed ONCE into a reference-counted blob and written to every
+ * subscriber without copying (response_stream_write_ref writes at once: one
+ * write per subscriber per batch; what a socket does not take stays referenced
+ * in that subscriber's output buffer). The last ring_size
  * events are kept for Last-Event-ID resume. A subscriber whose unsent backlog
  * exceeds max_backlog is cut (redis's client-output-buffer-limit rule): one
  * stalled tab never grows memory. Loop-thread only. */
@@ -53,8 +55,9 @@ void sse_hub_free(struct sse_hub *hub);
  * Last-Event-ID header (or ?lastEventId=) from the ring -- or, when that id is
  * unknown (too old, or from before a restart), one "resync" event whose id is
  * the newest, telling the client to reload its state. Registers the abort hook;
- * returns true and the handler returns HANDLER_PENDING. After sse_hub_close()
- * it answers 503 and returns false (HANDLER_DONE). */
+ * returns true and the handler returns HANDLER_PENDING. A HEAD gets the same
+ * headers and no stream; after sse_hub_close() the answer is 503. Both return
+ * false (HANDLER_DONE). */
 bool sse_hub_subscribe(struct sse_hub *hub, struct request *req);
 unsigned sse_hub_subscriber_count(const struct sse_hub *hub);
 

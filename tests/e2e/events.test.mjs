@@ -1,6 +1,7 @@
-// GET /events over real sockets: headers and framing, order and stats events,
-// Last-Event-ID resume and resync, the heartbeat, and a subscriber that never
-// reads being cut (bounded memory) while a reading one keeps its stream.
+// GET /events over real sockets: headers and framing, order, step and stats
+// events, Last-Event-ID resume and resync, the heartbeat, HEAD, and a
+// subscriber that never reads being cut (bounded memory) while a reading one
+// keeps its stream.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -10,6 +11,13 @@ let srv;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const post = (p, body) =>
   request(srv.url + p, { method: 'POST', body, headers: { 'Content-Type': 'application/json' } });
+
+// The value of a sample line of GET /metrics on server s (NaN when absent).
+async function metric(s, name) {
+  const m = await request(s.url + '/metrics');
+  const line = m.body.split('\n').find((l) => l.startsWith(name + ' '));
+  return line ? Number(line.split(' ')[1]) : NaN;
+}
 
 // A raw-socket SSE client: parses the stream into {id, event, data, comments}.
 function subscribe(port, headers = {}) {
@@ -65,7 +73,7 @@ before(async () => {
 });
 after(async () => { await srv.stop(); });
 
-test('an SSE response: headers, retry hint, order transitions and a stats event every second', async () => {
+test('an SSE response: headers, retry hint, order and step transitions and a stats event every second', async () => {
   const sub = subscribe(srv.port);
   await waitFor(() => sub.comments.includes('connected'), 3000, 'the connected comment');
   assert.match(sub.head, /^HTTP\/1\.1 200 /);
@@ -82,6 +90,18 @@ test('an SSE response: headers, retry hint, order transitions and a stats event 
   assert.equal(ready.json.order.customer, 'Ana');
   assert.equal(ready.json.order.steps.length, 3);
   assert.match(ready.id, /^\d+$/);
+  // Step transitions. Within one loop turn the newest snapshot of an order
+  // replaces older unsent ones, so only the last transition of a turn is sure
+  // to be seen: step_started grind_beans (both waits start when the order is
+  // accepted) and step_done boil_water (its timer's own turn; handing the brew
+  // step to a barista emits nothing until the barista is done).
+  const ofOrder = (ev, name) => sub.events.find((e) => e.event === 'order' &&
+    e.json.order.id === r.json.id && e.json.event === ev && e.json.step === name);
+  const started = ofOrder('step_started', 'grind_beans');
+  const boiled = ofOrder('step_done', 'boil_water');
+  assert.ok(started && boiled, 'step_started grind_beans and step_done boil_water');
+  assert.equal(boiled.json.order.status, 'brewing');
+  assert.ok(Number(started.id) < Number(boiled.id) && Number(boiled.id) < Number(ready.id));
 
   const stats = await sub.waitEvent((e) => e.event === 'stats', 2500, 'a stats event');
   for (const k of ['t', 'modes', 'lag_ms', 'in_flight', 'queue_depth', 'connections'])
@@ -124,10 +144,16 @@ test('a ": ping" comment keeps an idle stream alive', async () => {
   sub.close();
 });
 
-test('HEAD /events answers the headers and no stream', async () => {
+test('HEAD /events answers the headers a GET gets, and no stream', async () => {
   const r = await request(srv.url + '/events', { method: 'HEAD' });
   assert.equal(r.status, 200);
   assert.match(r.headers['content-type'], /text\/event-stream/);
+  assert.equal(r.headers['cache-control'], 'no-cache');
+  assert.equal(r.headers['x-accel-buffering'], 'no');
+  assert.equal(r.headers['content-length'], undefined);
+  assert.equal(r.body, '');
+  // not a subscriber: the count falls to 0 once earlier tests' streams close
+  await waitFor(async () => (await metric(srv, 'cafe_sse_subscribers')) === 0, 3000, 'no subscribers');
 });
 
 test('a subscriber that never reads is cut; memory stays bounded and others keep streaming', async () => {
@@ -138,11 +164,6 @@ test('a subscriber that never reads is cut; memory stays bounded and others keep
     await waitFor(() => good.comments.includes('connected') && stalled.comments.includes('connected'), 3000);
     stalled.sock.pause(); // stops reading: the kernel buffers fill, then our backlog grows
 
-    const metric = async (name) => {
-      const m = await request(s2.url + '/metrics');
-      const line = m.body.split('\n').find((l) => l.startsWith(name + ' '));
-      return line ? Number(line.split(' ')[1]) : NaN;
-    };
     const name = 'x'.repeat(40);
     const orders = Array.from({ length: 25 }, (_, i) => ({ item: 'pourover', customer: `${name}${i}` }));
     let cut = 0;
@@ -154,13 +175,13 @@ test('a subscriber that never reads is cut; memory stays bounded and others keep
       });
       assert.equal(r.status, 200);
       lastId = r.json.orders.at(-1).id;
-      if (batch % 10 === 9) cut = await metric('cafe_sse_subscribers_cut_total');
+      if (batch % 10 === 9) cut = await metric(s2, 'cafe_sse_subscribers_cut_total');
     }
     assert.ok(cut >= 1, 'the stalled subscriber was cut');
     // the reading subscriber is still there and saw the latest order
     await good.waitEvent((e) => e.event === 'order' && e.json.order.id === lastId, 5000, 'the last order');
     assert.equal(good.closed, false);
-    assert.equal(await metric('cafe_sse_subscribers'), 1);
+    assert.equal(await metric(s2, 'cafe_sse_subscribers'), 1);
     good.close();
     stalled.close();
   } finally {
