@@ -435,13 +435,9 @@ enum cafe_admit cafe_admit(const struct cafe *c, enum brew_mode mode, unsigned n
     return CAFE_OK;
 }
 
-enum cafe_admit cafe_order_place(struct cafe *c, const struct order_spec *spec, struct order **out)
+/* One admitted order: into the book, its brew started (see cafe_orders_place). */
+static struct order *order_start(struct cafe *c, const struct order_spec *spec)
 {
-    enum cafe_admit verdict = cafe_admit(c, spec->mode, 1);
-    if (verdict != CAFE_OK) {
-        c->st.refused++;
-        return verdict;
-    }
     struct order *o = order_create(c, spec);
     unsigned n = spec->item->nsteps;
     struct brew *b = xcalloc(1, sizeof(*b) + n * sizeof(b->runs[0]));
@@ -475,8 +471,27 @@ enum cafe_admit cafe_order_place(struct cafe *c, const struct order_spec *spec, 
         queue_push(&c->starting, b);
         kick(c);
     }
-    *out = o;
+    return o;
+}
+
+enum cafe_admit cafe_orders_place(struct cafe *c, const struct order_spec *specs, unsigned n,
+                                  struct order **out)
+{
+    /* One verdict for all: placing one hands its steps to the baristas, which
+     * must not refuse the next one of the same batch. */
+    enum cafe_admit verdict = cafe_admit(c, specs[0].mode, n);
+    if (verdict != CAFE_OK) {
+        c->st.refused++;
+        return verdict;
+    }
+    for (unsigned i = 0; i < n; i++)
+        out[i] = order_start(c, &specs[i]);
     return CAFE_OK;
+}
+
+enum cafe_admit cafe_order_place(struct cafe *c, const struct order_spec *spec, struct order **out)
+{
+    return cafe_orders_place(c, spec, 1, out);
 }
 
 void order_wait(struct order *o, void (*fn)(struct order *o, void *arg), void *arg)

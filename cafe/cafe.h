@@ -102,8 +102,8 @@ enum cafe_admit {
     CAFE_CLOSED,     /* draining: no new orders */
 };
 
-/* Whether n more orders of this mode would be admitted now (batches ask once
- * for all of them, so a batch is admitted or refused as a whole). */
+/* Whether n more orders of this mode would be admitted now; placing does not
+ * need it asked first. */
 enum cafe_admit cafe_admit(const struct cafe *c, enum brew_mode mode, unsigned n);
 /* Accepts an order: it enters the book as queued (observer: CAFE_ORDER_QUEUED).
  * Async and thread brews start their timers and barista work at once (then
@@ -112,6 +112,10 @@ enum cafe_admit cafe_admit(const struct cafe *c, enum brew_mode mode, unsigned n
  * call, so the caller can order_wait() right after. Returns the admission
  * verdict; *out is the order (borrowed from the book) only on CAFE_OK. */
 enum cafe_admit cafe_order_place(struct cafe *c, const struct order_spec *spec, struct order **out);
+/* The same for a batch of n orders of one mode, under one admission: all are
+ * placed, in order (out[0..n)), or none (a batch is never half-placed). */
+enum cafe_admit cafe_orders_place(struct cafe *c, const struct order_spec *specs, unsigned n,
+                                  struct order **out);
 
 /* Registers the one waiter of an unfinished order: fn(o, arg) runs once, on
  * the loop thread, when the order reaches ready/cancelled/failed. fn NULL

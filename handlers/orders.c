@@ -355,8 +355,7 @@ struct batch {
 static void batch_release(struct batch *b)
 {
     for (unsigned i = 0; i < b->n; i++) {
-        if (b->orders[i]->waiter_arg == b)
-            order_wait(b->orders[i], NULL, NULL);
+        order_wait(b->orders[i], NULL, NULL); /* the brews go on without us */
         order_unref(b->orders[i]);
     }
     free(b);
@@ -413,47 +412,54 @@ static void on_batch_abort(struct request *req, void *arg)
     batch_release(arg); /* the brews go on */
 }
 
-/* Reads {"orders":[...], "mode":"async"} into specs (customers borrowed from
- * root). An invalid order rejects the whole batch, naming its index. */
-static int batch_read(struct request *req, const struct app *app, json_t *root,
-                      enum brew_mode *mode, struct order_spec *specs, unsigned *n,
-                      struct input_error *e)
+/* Reads {"orders":[...], "mode":"async"}: n specs in the arena (customers
+ * borrowed from root), or NULL. An invalid order rejects the whole batch,
+ * naming its index. */
+static struct order_spec *batch_read(struct request *req, const struct app *app, json_t *root,
+                                     int64_t timeout_ms, unsigned *n, struct input_error *e)
 {
     const char *key;
     json_t *v;
     json_object_foreach(root, key, v)
     {
-        if (strcmp(key, "orders") != 0 && strcmp(key, "mode") != 0)
-            return input_fail(e, 422, NULL, "unknown member \"%s\"; a batch has orders, mode", key);
+        if (strcmp(key, "orders") != 0 && strcmp(key, "mode") != 0) {
+            input_fail(e, 422, NULL, "unknown member \"%s\"; a batch has orders, mode", key);
+            return NULL;
+        }
     }
     json_t *jmode = json_object_get(root, "mode");
     const char *mname = jmode ? json_string_value(jmode) : request_query_param(req, "mode");
-    int m = mname ? brew_mode_parse(mname) : MODE_ASYNC;
-    if (m < 0 || (jmode && !json_is_string(jmode)))
-        return input_fail(e, 422, NULL, "mode must be sync, async or thread");
-    *mode = (enum brew_mode)m;
+    int mode = mname ? brew_mode_parse(mname) : MODE_ASYNC;
+    if (mode < 0 || (jmode && !json_is_string(jmode))) {
+        input_fail(e, 422, NULL, "mode must be sync, async or thread");
+        return NULL;
+    }
 
     json_t *orders = json_object_get(root, "orders");
     unsigned max = app->options->max_batch;
-    if (!json_is_array(orders) || json_array_size(orders) == 0 || json_array_size(orders) > max)
-        return input_fail(e, 422, NULL, "orders must be an array of 1 to %u orders", max);
+    if (!json_is_array(orders) || json_array_size(orders) == 0 || json_array_size(orders) > max) {
+        input_fail(e, 422, NULL, "orders must be an array of 1 to %u orders", max);
+        return NULL;
+    }
+    *n = (unsigned)json_array_size(orders);
+    struct order_spec *specs = arena_alloc(&req->arena, *n * sizeof(*specs));
     size_t i;
     json_array_foreach(orders, i, v)
     {
         struct order_fields f = {0};
         char where[32];
         snprintf(where, sizeof(where), "order %zu: ", i);
-        specs[i].mode = *mode;
+        specs[i].mode = (enum brew_mode)mode;
+        specs[i].timeout_ms = timeout_ms;
         if (fields_from_json(v, where, &f, e) < 0 ||
             fields_check(app->menu, &f, where, &specs[i], e) < 0) {
             if (!e->extra)
                 e->extra = json_object();
             json_object_set_new(e->extra, "index", json_integer((json_int_t)i));
-            return -1;
+            return NULL;
         }
     }
-    *n = (unsigned)json_array_size(orders);
-    return 0;
+    return specs;
 }
 
 static bool wants_ndjson(struct request *req)
@@ -468,47 +474,32 @@ enum handler_status handle_orders_batch(struct request *req)
 {
     struct app *app = req->app;
     struct input_error e = {0};
-    enum brew_mode mode = MODE_ASYNC;
+    struct order_spec *specs = NULL;
     unsigned n = 0;
     long long timeout;
     json_t *root = NULL;
-    struct order_spec *specs =
-        arena_alloc(&req->arena, app->options->max_batch * sizeof(*specs) + sizeof(*specs));
     if (!req->body_len) {
         input_fail(&e, 422, NULL, "a batch is a JSON body {\"orders\":[...], \"mode\":\"async\"}");
         goto fail;
     }
-    root = body_json(req, &e);
-    if (!root || batch_read(req, app, root, &mode, specs, &n, &e) < 0 ||
-        query_uint(req, "timeout_ms", -1, TIMEOUT_MAX, &timeout, &e) < 0)
+    if (query_uint(req, "timeout_ms", -1, TIMEOUT_MAX, &timeout, &e) < 0 ||
+        !(root = body_json(req, &e)) || !(specs = batch_read(req, app, root, timeout, &n, &e)))
         goto fail;
-    req->log_label = brew_mode_name(mode);
+    req->log_label = brew_mode_name(specs[0].mode);
 
-    enum cafe_admit verdict = cafe_admit(app->cafe, mode, n);
+    struct batch *b = xcalloc(1, sizeof(*b) + n * sizeof(b->orders[0]));
+    /* Placed in request order, so they start in request order. */
+    enum cafe_admit verdict = cafe_orders_place(app->cafe, specs, n, b->orders);
+    json_decref(root); /* the café copied the customers */
     if (verdict != CAFE_OK) {
+        free(b);
         answer_refused(req, app, verdict);
-        json_decref(root);
         return HANDLER_DONE;
     }
-    struct batch *b = xcalloc(1, sizeof(*b) + n * sizeof(b->orders[0]));
     b->req = req;
     b->stream = wants_ndjson(req);
-    /* Placed in request order, so they start in request order. */
-    for (; b->n < n; b->n++) {
-        specs[b->n].timeout_ms = timeout;
-        verdict = cafe_order_place(app->cafe, &specs[b->n], &b->orders[b->n]);
-        if (verdict != CAFE_OK) /* cannot happen on one loop right after admit */
-            break;
+    for (; b->n < n; b->n++)
         order_ref(b->orders[b->n]);
-    }
-    json_decref(root);
-    if (verdict != CAFE_OK) {
-        for (unsigned i = 0; i < b->n; i++)
-            cafe_order_cancel(app->cafe, b->orders[i]);
-        batch_release(b);
-        answer_refused(req, app, verdict);
-        return HANDLER_DONE;
-    }
     if (!query_wait(req)) {
         response_send_json(req, 202, batch_json(b));
         batch_release(b);

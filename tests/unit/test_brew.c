@@ -194,6 +194,32 @@ static void queue_full_refuses_thread_orders(void **state)
     world_free(w);
 }
 
+static void a_batch_is_admitted_whole(void **state)
+{
+    /* Placing the first lunch hands its avocado to the baristas and fills the
+     * one-deep queue; the rest of the batch was admitted with it all the same. */
+    struct world *w = world_new(NULL, 1, 1);
+    struct order_spec specs[3];
+    for (int i = 0; i < 3; i++)
+        specs[i] = (struct order_spec){
+            .item = menu_find_item(w->menu, "lunch"), .mode = MODE_THREAD, .timeout_ms = -1};
+    struct order *o[3] = {NULL};
+    assert_int_equal(cafe_orders_place(w->cafe, specs, 3, o), CAFE_OK);
+    for (int i = 0; i < 3; i++) {
+        assert_non_null(o[i]);
+        assert_int_equal(o[i]->id, i + 1);
+        order_wait(o[i], on_answer, w);
+    }
+    assert_int_equal(cafe_admit(w->cafe, MODE_THREAD, 1), CAFE_QUEUE_FULL);
+    /* refused whole: nothing enters the book */
+    struct order *r[2] = {NULL};
+    assert_int_equal(cafe_orders_place(w->cafe, specs, 2, r), CAFE_QUEUE_FULL);
+    assert_null(r[0]);
+    assert_null(cafe_order_find(w->cafe, 4));
+    run_until_answered(w, 3);
+    world_free(w);
+}
+
 static void timeout_cancels_async_brew(void **state)
 {
     struct world *w = world_new(NULL, 1, 10);
@@ -349,6 +375,7 @@ int main(void)
         cmocka_unit_test(observer_sees_every_transition),
         cmocka_unit_test(thread_mode_uses_the_baristas),
         cmocka_unit_test(queue_full_refuses_thread_orders),
+        cmocka_unit_test(a_batch_is_admitted_whole),
         cmocka_unit_test(timeout_cancels_async_brew),
         cmocka_unit_test(sync_timeout_only_at_step_boundaries),
         cmocka_unit_test(cancel_drops_timers_and_barista_work),
