@@ -155,7 +155,7 @@ test('DELETE cancels a brewing order; the waiting client is answered at once', a
   assert.equal(w.json.status, 'cancelled');
   const again = await request(url(`/orders/${id}`), { method: 'DELETE' });
   assert.equal(again.status, 200);
-  assert.deepEqual(again.json.status, 'cancelled');
+  assert.deepEqual(again.json, del.json, 'DELETE again: 200, the same order');
   const done = await post('/order', { item: 'latte' });
   const late = await request(url(`/orders/${done.json.id}`), { method: 'DELETE' });
   assert.equal(late.status, 409);
@@ -197,15 +197,27 @@ test('GET /orders: newest first, filtered by status, limit bounded', async () =>
   assert.equal(all.status, 200);
   assert.deepEqual(all.json.orders.map((o) => o.id), [b.json.id, a.json.id]);
   const brewing = await request(url('/orders?status=BREWING'));
+  assert.ok(brewing.json.orders.length >= 1);
   assert.ok(brewing.json.orders.every((o) => o.status === 'brewing'));
-  const dflt = await request(url('/orders'));
-  assert.ok(dflt.json.orders.length <= 50);
-  assert.equal((await request(url('/orders?limit=100000'))).status, 200);
   const bad = await request(url('/orders?status=cold'));
   assert.equal(bad.status, 422);
   assert.match(bad.json.detail, /queued, brewing, ready, cancelled or failed/);
   assert.equal((await request(url('/orders?limit=-1'))).status, 422);
   await waitFor(async () => (await request(url(`/orders/${b.json.id}`))).json.status === 'ready', 3000);
+});
+
+test('GET /orders: limit defaults to 50 and is capped at 1000', async () => {
+  const s = await startServer(['--time-scale', '0.001', '--max-batch', '1001']);
+  try {
+    const many = await request(s.url + '/orders?wait=0', {
+      method: 'POST', body: { orders: Array.from({ length: 1001 }, () => ({ item: 'latte' })) } });
+    assert.equal(many.status, 202);
+    const count = async (q) => (await request(s.url + '/orders' + q)).json.orders.length;
+    assert.equal(await count(''), 50);
+    assert.equal(await count('?limit=7'), 7);
+    assert.equal(await count('?limit=100000'), 1000);
+    assert.equal(await count('?limit=0'), 0);
+  } finally { await s.stop(); }
 });
 
 test('POST /orders gathers: 200 with every order in request order', async () => {
@@ -238,9 +250,24 @@ test('a batch with one bad order is rejected whole, naming its index', async () 
   assert.equal(after, before, 'nothing was placed');
   const many = await post('/orders', { orders: Array.from({ length: 101 }, () => ({ item: 'latte' })) });
   assert.equal(many.status, 422);
+  assert.match(many.json.detail, /1 to 100 orders/, 'names the --max-batch limit');
   assert.equal((await post('/orders', { orders: [{ item: 'latte' }], mode: 'turbo' })).status, 422);
   assert.equal((await post('/orders', '{"orders":')).status, 400);
   assert.equal((await post('/orders', { orders: [] })).status, 422);
+});
+
+test('a batch past its timeout_ms -> 504 with every order, cancelled', async () => {
+  const t0 = Date.now();
+  const r = await post('/orders?timeout_ms=60', { orders: [{ item: 'latte' }, { item: 'drip' }] });
+  assert.equal(r.status, 504);
+  assert.ok(Date.now() - t0 < 230, 'answered at the deadline');
+  assert.deepEqual(r.json.orders.map((o) => [o.item, o.status]), [['latte', 'cancelled'], ['drip', 'cancelled']]);
+});
+
+test('batch mode from the query string, any case', async () => {
+  const r = await post('/orders?mode=THREAD', { orders: [{ item: 'latte' }] });
+  assert.equal(r.status, 200);
+  assert.equal(r.json.orders[0].mode, 'thread');
 });
 
 test('batch ?wait=0 answers 202 with the queued orders', async () => {
@@ -260,8 +287,10 @@ test('limits: over max-brews -> 503 + Retry-After; over max-queue (thread) -> 50
     const busy = await p('/order?wait=0', { item: 'latte' });
     assert.equal(busy.status, 503);
     assert.ok(busy.headers['retry-after']);
+    assert.match(busy.json.detail, /at most 2/);
     const batch = await p('/orders?wait=0', { orders: [{ item: 'latte' }] });
     assert.equal(batch.status, 503);
+    assert.ok(batch.headers['retry-after']);
   } finally { await s.stop(); }
   const t = await startServer(['--time-scale', '0.5', '--max-queue', '1', '--baristas', '1']);
   try {
@@ -272,8 +301,21 @@ test('limits: over max-brews -> 503 + Retry-After; over max-queue (thread) -> 50
     await sleep(100);
     const full = await p({ item: 'lunch' });
     assert.equal(full.status, 503);
+    assert.ok(full.headers['retry-after']);
     assert.match(full.json.detail, /barista/);
   } finally { await t.stop(); }
+  // A batch is admitted whole: its first lunch filling the barista queue
+  // does not refuse the rest (nor leave the batch half-placed).
+  const u = await startServer(['--time-scale', '0.01', '--max-queue', '1', '--baristas', '1', '--max-batch', '2']);
+  try {
+    const b = await request(u.url + '/orders?wait=0', {
+      method: 'POST', body: { orders: [{ item: 'lunch' }, { item: 'lunch' }], mode: 'thread' } });
+    assert.equal(b.status, 202);
+    assert.deepEqual(b.json.orders.map((o) => o.id), [1, 2]);
+    const big = await request(u.url + '/orders', { method: 'POST', body: { orders: [{ item: 'latte' }, { item: 'latte' }, { item: 'latte' }] } });
+    assert.equal(big.status, 422);
+    assert.match(big.json.detail, /1 to 2 orders/, 'names --max-batch');
+  } finally { await u.stop(); }
 });
 
 test('SIGTERM: waiting clients are answered, then exit 0', async () => {
