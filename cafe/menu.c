@@ -376,7 +376,7 @@ json_t *json_seconds(double s)
     return s == floor(s) ? json_integer((json_int_t)s) : json_real(s);
 }
 
-static json_t *step_to_json(const struct item *it, unsigned i)
+json_t *menu_step_to_json(const struct item *it, unsigned i)
 {
     const struct step_def *st = &it->steps[i];
     json_t *after = json_array();
@@ -394,7 +394,7 @@ json_t *menu_to_json(const struct menu *m)
         const struct item *it = &m->items[i];
         json_t *steps = json_array();
         for (unsigned s = 0; s < it->nsteps; s++)
-            json_array_append_new(steps, step_to_json(it, s));
+            json_array_append_new(steps, menu_step_to_json(it, s));
         json_array_append_new(items,
                               json_pack("{s:s, s:o, s:{s:o, s:o}}", "name", it->name, "steps",
                                         steps, "seconds", "sync", json_seconds(it->sync_seconds),

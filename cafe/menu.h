@@ -68,6 +68,8 @@ const char *menu_flavour_names(const struct menu *m, char *buf, size_t len);
  *  "seconds":{"sync","async"}}], "flavours":[...]} -- a new reference.
  * menu_from_json() accepts exactly this shape back ("seconds" is ignored). */
 json_t *menu_to_json(const struct menu *m);
+/* One step of it as GET /menu shows it: {"name","kind","seconds","after":[names]}. */
+json_t *menu_step_to_json(const struct item *it, unsigned i);
 const char *step_kind_name(enum step_kind k);
 /* Recipe seconds as JSON: an integer when whole (5), else a real (0.5). */
 json_t *json_seconds(double s);

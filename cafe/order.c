@@ -221,22 +221,17 @@ static json_t *ms_or_null(int64_t ms)
     return ms < 0 ? json_null() : json_integer(ms);
 }
 
+/* The menu's step, with how far this order got through it. */
 static json_t *steps_to_json(const struct order *o)
 {
-    const struct item *it = o->item;
     json_t *steps = json_array();
-    for (unsigned i = 0; i < it->nsteps; i++) {
-        const struct step_def *def = &it->steps[i];
+    for (unsigned i = 0; i < o->item->nsteps; i++) {
         const struct order_step *st = &o->steps[i];
-        json_t *after = json_array();
-        for (unsigned d = 0; d < it->nsteps; d++)
-            if (def->after & (1u << d))
-                json_array_append_new(after, json_string(it->steps[d].name));
-        json_array_append_new(
-            steps, json_pack("{s:s, s:s, s:o, s:o, s:s, s:o, s:o}", "name", def->name, "kind",
-                             step_kind_name(def->kind), "seconds", json_seconds(def->seconds),
-                             "after", after, "status", step_status_names[st->status], "start_ms",
-                             ms_or_null(st->start_ms), "end_ms", ms_or_null(st->end_ms)));
+        json_t *s = menu_step_to_json(o->item, i);
+        json_object_set_new(s, "status", json_string(step_status_names[st->status]));
+        json_object_set_new(s, "start_ms", ms_or_null(st->start_ms));
+        json_object_set_new(s, "end_ms", ms_or_null(st->end_ms));
+        json_array_append_new(steps, s);
     }
     return steps;
 }
