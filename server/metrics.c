@@ -9,6 +9,8 @@
 
 #include "server/xmalloc.h"
 
+#define HASH_SLOTS 64
+
 struct metric_series {
     struct metric_series *next;  /* in the family, creation order */
     struct metric_series *hnext; /* in the family's hash bucket */
@@ -30,7 +32,7 @@ struct metric_family {
     unsigned nbounds;
     struct metric_series *series, **series_tail;
     unsigned nseries;
-    struct metric_series *hash[64]; /* by labels_hash(), so a lookup per request stays cheap */
+    struct metric_series *hash[HASH_SLOTS]; /* by labels_hash(): a lookup per request stays cheap */
 };
 
 struct metrics {
@@ -110,7 +112,7 @@ static uint64_t labels_hash(unsigned n, const char *const *values)
 struct metric_series *metrics_series(struct metric_family *f, const char *const *label_values)
 {
     uint64_t h = labels_hash(f->nlabels, label_values);
-    struct metric_series **bucket = &f->hash[h % 64];
+    struct metric_series **bucket = &f->hash[h % HASH_SLOTS];
     for (struct metric_series *s = *bucket; s; s = s->hnext) {
         if (s->hash != h)
             continue;
@@ -147,12 +149,6 @@ void metrics_gauge_set(struct metric_series *s, double value)
 {
     if (s)
         s->value = value;
-}
-
-void metrics_gauge_add(struct metric_series *s, double delta)
-{
-    if (s)
-        s->value += delta;
 }
 
 static unsigned bucket_index(const double *bounds, unsigned n, double v)
@@ -192,26 +188,6 @@ unsigned long long metrics_histogram_count(const struct metric_series *s)
     return s ? s->count : 0;
 }
 
-double metrics_histogram_quantile(const struct metric_series *s, double q)
-{
-    if (!s || !s->buckets || s->count == 0)
-        return 0;
-    const struct metric_family *f = s->family;
-    double rank = q * (double)s->count;
-    unsigned long long below = 0;
-    for (unsigned i = 0; i <= f->nbounds; i++) {
-        unsigned long long in = s->buckets[i];
-        if (in && (double)(below + in) >= rank) {
-            if (i == f->nbounds) /* +Inf: the best we know is the last bound */
-                return f->nbounds ? f->bounds[f->nbounds - 1] : 0;
-            double lo = i ? f->bounds[i - 1] : 0, hi = f->bounds[i];
-            return lo + (hi - lo) * ((rank - (double)below) / (double)in);
-        }
-        below += in;
-    }
-    return f->nbounds ? f->bounds[f->nbounds - 1] : 0;
-}
-
 const char *metrics_format_value(char *buf, size_t size, double v)
 {
     if (isnan(v))
@@ -225,7 +201,8 @@ const char *metrics_format_value(char *buf, size_t size, double v)
     return buf;
 }
 
-void metrics_escape_label(struct evbuffer *out, const char *value)
+/* A label value escapes backslash, double quote and newline. */
+static void escape_label(struct evbuffer *out, const char *value)
 {
     const char *run = value;
     for (const char *p = value;; p++) {
@@ -269,7 +246,7 @@ static void render_labels(struct evbuffer *out, const struct metric_family *f,
     evbuffer_add(out, "{", 1);
     for (unsigned i = 0; i < f->nlabels; i++) {
         evbuffer_add_printf(out, "%s%s=\"", i ? "," : "", f->label_names[i]);
-        metrics_escape_label(out, s->labels[i]);
+        escape_label(out, s->labels[i]);
         evbuffer_add(out, "\"", 1);
     }
     if (le)
@@ -318,11 +295,4 @@ void metrics_render(const struct metrics *m, struct evbuffer *out)
             evbuffer_add_printf(out, " %s\n", metrics_format_value(num, sizeof(num), s->value));
         }
     }
-}
-
-void metrics_exponential_buckets(double *out, unsigned n, double start, double factor)
-{
-    double v = start;
-    for (unsigned i = 0; i < n; i++, v *= factor)
-        out[i] = v;
 }

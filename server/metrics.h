@@ -47,29 +47,19 @@ struct metric_series *metrics_series(struct metric_family *f, const char *const 
  * mirrors another module's running total, refreshed before each scrape. */
 void metrics_counter_add(struct metric_series *s, double delta);
 void metrics_gauge_set(struct metric_series *s, double value);
-void metrics_gauge_add(struct metric_series *s, double delta);
 void metrics_histogram_observe(struct metric_series *s, double value);
 
-/* Read back (tests, the stats stream): a counter's or gauge's value, a
- * histogram's sum and count. */
+/* Read back (tests): a counter's or gauge's value, a histogram's sum and
+ * count. */
 double metrics_value(const struct metric_series *s);
 double metrics_histogram_sum(const struct metric_series *s);
 unsigned long long metrics_histogram_count(const struct metric_series *s);
-/* Approximate q-quantile (0..1) of a histogram from its buckets, by linear
- * interpolation inside the bucket (what PromQL's histogram_quantile does);
- * 0 when empty. */
-double metrics_histogram_quantile(const struct metric_series *s, double q);
 
 /* Appends the whole registry in text format 0.0.4; the output ends in '\n'. */
 void metrics_render(const struct metrics *m, struct evbuffer *out);
 
-/* Appends value escaped for a label value (\\, \", \n) to out. */
-void metrics_escape_label(struct evbuffer *out, const char *value);
 /* Formats a sample value the way Prometheus parses it ("+Inf", "NaN", integers
  * without exponent when exact) into buf; returns buf. */
 const char *metrics_format_value(char *buf, size_t size, double v);
-
-/* Exponential bucket bounds start, start*factor, ... (n of them) into out. */
-void metrics_exponential_buckets(double *out, unsigned n, double start, double factor);
 
 #endif
