@@ -13,7 +13,6 @@
 #include <cmocka.h>
 
 #include "cafe/menu.h"
-#include "server/xmalloc.h"
 
 static void builtin_matches_the_spec(void **state)
 {
@@ -217,9 +216,6 @@ static void load_file_names_the_file(void **state)
 
 int main(void)
 {
-    /* Pulls server/xmalloc.o into the link before libcafe_domain.a needs it
-     * (CMake does not know cafe_domain depends on cafe_http). */
-    free(xstrdup("link"));
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(builtin_matches_the_spec),
         cmocka_unit_test(topological_order_runs_deps_first),
