@@ -7,7 +7,7 @@
 /* A pool of barista threads for hands-on steps in thread mode
  * (asyncio.to_thread). The loop submits jobs; a barista "does" one by
  * sleeping work_ns; finished jobs come back to the loop through a mutex-guarded
- * list and one eventfd (NOTES §6, h2o's multithread queue): a barista writes
+ * list and one eventfd (h2o's multithread queue): a barista writes
  * the eventfd only when the list goes empty -> non-empty, the loop drains the
  * whole list per wake-up. Baristas never touch libevent or connections; the
  * loop never blocks on them. */

@@ -325,7 +325,7 @@ static void brew_advance(struct brew *b)
     while ((hands = brew_start_ready(b)) >= 0) {
         step_block(b, (unsigned)hands, "async");
         /* Timers armed from here on must count from the real now, not the
-         * time libevent cached before we blocked (NOTES §3). */
+         * time libevent cached before we blocked. */
         event_base_update_cache_time(b->cafe->base);
     }
     if (b->done == (1u << b->order->item->nsteps) - 1)
