@@ -151,25 +151,27 @@ size_t static_files_count(const struct static_files *sf)
     return sf->n;
 }
 
+/* The file whose path is prefix + suffix. A linear scan: the dashboard is a
+ * handful of files, and this is no hot path. */
+static const struct static_file *lookup(const struct static_files *sf, const char *prefix,
+                                        const char *suffix)
+{
+    size_t n = strlen(prefix);
+    for (size_t i = 0; i < sf->n; i++)
+        if (!strncmp(sf->files[i].path, prefix, n) && !strcmp(sf->files[i].path + n, suffix))
+            return &sf->files[i];
+    return NULL;
+}
+
 const struct static_file *static_files_find(const struct static_files *sf, const char *path)
 {
-    char want[4096];
     size_t len = strlen(path);
-    if (len == 0 || len + 12 > sizeof(want))
+    if (len == 0)
         return NULL;
-    memcpy(want, path, len + 1);
-    if (want[len - 1] == '/')
-        memcpy(want + len, "index.html", 11);
-    for (int pass = 0; pass < 2; pass++) {
-        for (size_t i = 0; i < sf->n; i++)
-            if (!strcmp(sf->files[i].path, want))
-                return &sf->files[i];
-        /* "/docs" -> "/docs/index.html" */
-        if (want[strlen(want) - 1] == '/' || strlen(want) + 12 > sizeof(want))
-            break;
-        strcat(want, "/index.html");
-    }
-    return NULL;
+    if (path[len - 1] == '/') /* "/" -> "/index.html" */
+        return lookup(sf, path, "index.html");
+    const struct static_file *f = lookup(sf, path, "");
+    return f ? f : lookup(sf, path, "/index.html"); /* "/docs" -> "/docs/index.html" */
 }
 
 static bool not_modified(const struct static_file *f, const struct request *req)

@@ -171,6 +171,8 @@ test('static files: types, validators, 304, no traversal', async () => {
   fs.mkdirSync(path.join(dir, 'js'));
   fs.writeFileSync(path.join(dir, 'js', 'app.js'), 'export const x = 1;\n');
   fs.writeFileSync(path.join(dir, 'style.css'), 'body{}');
+  fs.mkdirSync(path.join(dir, 'docs'));
+  fs.writeFileSync(path.join(dir, 'docs', 'index.html'), '<!doctype html><title>docs</title>');
   const s = await startServer(['--static-dir', dir]);
   try {
     await checkStatic(s);
@@ -186,6 +188,8 @@ async function checkStatic(srv) {
   assert.equal(js.headers['content-type'], 'text/javascript; charset=utf-8');
   assert.equal(js.body, 'export const x = 1;\n');
   assert.equal((await request(`${srv.url}/style.css`)).headers['content-type'], 'text/css; charset=utf-8');
+  for (const p of ['/docs/', '/docs']) assert.match((await request(srv.url + p)).body, /<title>docs/, p);
+  assert.equal((await request(`${srv.url}/js/`)).status, 404); // a directory without an index
   const r = await request(`${srv.url}/`);
   assert.equal(r.status, 200);
   assert.match(r.headers['content-type'], /^text\/html/);
