@@ -38,11 +38,13 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     if (mon->stopped)
         return; /* the callback may have stopped us */
     static const struct timeval zero = {0, 0};
-    mon->turn_ns = clock_ns();
-    event_add(mon->turn, &zero);
     /* One-shot and re-armed here, not EV_PERSIST: a persistent timer
-     * schedules from its previous deadline and would hide the lag. */
-    mon->armed_ns = clock_ns();
+     * schedules from its previous deadline and would hide the lag. libevent
+     * counts a timeout from the time it cached when this turn began; count
+     * it from now, as armed_ns does. */
+    event_base_update_cache_time(event_get_base(mon->tick));
+    mon->turn_ns = mon->armed_ns = clock_ns();
+    event_add(mon->turn, &zero);
     event_add(mon->tick, &mon->interval);
 }
 

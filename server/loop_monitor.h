@@ -4,8 +4,8 @@
 #include <stdint.h>
 
 /* Event-loop health, measured from inside the loop (redis's EL_DURATION
- * stats; Node's monitorEventLoopDelay). Two probes, both on CLOCK_MONOTONIC,
- * never on libevent's coarse cached clock:
+ * stats; Node's monitorEventLoopDelay). Two probes, both on clock_ns(), never
+ * on the time libevent cached at the start of the loop turn:
  *
  *   lag        a one-shot timer re-armed every interval_ms; lag = how late it
  *              fired (now - (armed + interval)). A handler that blocks the
@@ -36,7 +36,7 @@ void loop_monitor_stop(struct loop_monitor *mon);
 void loop_monitor_free(struct loop_monitor *mon);
 
 /* The pure part: how late a timer armed at armed_ns for interval_ns fired at
- * now_ns (0 when on time or early, as libevent's coarse clock allows). */
+ * now_ns (0 when on time or early). */
 uint64_t loop_lag_ns(uint64_t armed_ns, uint64_t interval_ns, uint64_t now_ns);
 
 #endif

@@ -163,7 +163,7 @@ static void test_data_is_one_line(void **state)
 static void test_loop_lag(void **state)
 {
     assert_int_equal(loop_lag_ns(1000, 100, 1100), 0);
-    assert_int_equal(loop_lag_ns(1000, 100, 1050), 0); /* early (coarse clock) */
+    assert_int_equal(loop_lag_ns(1000, 100, 1050), 0); /* early: 0, never negative */
     assert_int_equal(loop_lag_ns(1000, 100, 3100), 2000);
 }
 
