@@ -141,19 +141,16 @@ static int fields_check(const struct menu *m, const struct order_fields *f, cons
                         struct order_spec *spec, struct input_error *e)
 {
     char names[512];
-    if (!f->item || !*f->item)
-        return input_fail(e, 422,
-                          json_pack("{s:o}", "items",
-                                    names_array(m->items[0].name, sizeof(m->items[0]), m->nitems)),
-                          "%san order needs an item: one of %s", where,
-                          menu_item_names(m, names, sizeof(names)));
-    spec->item = menu_find_item(m, f->item);
-    if (!spec->item)
-        return input_fail(e, 422,
-                          json_pack("{s:o}", "items",
-                                    names_array(m->items[0].name, sizeof(m->items[0]), m->nitems)),
-                          "%sunknown item \"%.64s\"; the menu has %s", where, f->item,
-                          menu_item_names(m, names, sizeof(names)));
+    spec->item = f->item ? menu_find_item(m, f->item) : NULL;
+    if (!spec->item) {
+        json_t *extra = json_pack("{s:o}", "items",
+                                  names_array(m->items[0].name, sizeof(m->items[0]), m->nitems));
+        menu_item_names(m, names, sizeof(names));
+        if (!f->item || !*f->item)
+            return input_fail(e, 422, extra, "%san order needs an item: one of %s", where, names);
+        return input_fail(e, 422, extra, "%sunknown item \"%.64s\"; the menu has %s", where,
+                          f->item, names);
+    }
     spec->flavour = NULL;
     if (f->flavour && *f->flavour) {
         spec->flavour = menu_find_flavour(m, f->flavour);
