@@ -94,6 +94,11 @@ test('bad orders: malformed JSON 400, wrong shape 422, unknown names 422 listing
   const flavour = await post('/order', { item: 'latte', flavour: 'mint' });
   assert.equal(flavour.status, 422);
   assert.match(flavour.json.detail, /vanilla, chocolate, pistachio, caramel/);
+  assert.deepEqual(flavour.json.flavours, ['vanilla', 'chocolate', 'pistachio', 'caramel']);
+  const none = await post('/order', { flavour: 'vanilla' });
+  assert.equal(none.status, 422);
+  assert.match(none.json.detail, /needs an item: one of latte, /);
+  assert.equal(none.json.items.length, 7);
   const timeout = await post('/order?timeout_ms=soon', { item: 'latte' });
   assert.equal(timeout.status, 422);
   const long = await post('/order', { item: 'latte', customer: 'x'.repeat(200) });
