@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { startServer, request } from '../lib/server.mjs';
+import { startServer, request, waitFor } from '../lib/server.mjs';
 
 let srv;
 const post = (p, body) =>
@@ -86,6 +86,32 @@ test('gauges: brews in flight, connections, worker queue, loop lag and iteration
   assert.ok(after2.get('cafe_orders_finished_total{mode="async",status="ready"}') >= 1);
 });
 
+test('hands-on steps beyond the baristas wait in the worker queue', async () => {
+  // One barista, three thread pourovers: their waits end together (0.5 s), then
+  // three 0.1 s hands-on steps need the one barista, so two wait in the queue.
+  const s = await startServer(['--time-scale', '0.1', '--baristas', '1']);
+  try {
+    const gauges = async () => samples((await request(s.url + '/metrics')).body);
+    const orders = Array.from({ length: 3 }, () =>
+      request(s.url + '/thread/order', { method: 'POST', body: { item: 'pourover' } }));
+    let g, peak = 0;
+    await waitFor(async () => (g = await gauges()).get('cafe_brews_in_flight{mode="thread"}') === 3,
+      3000, 'three thread orders in flight');
+    assert.equal(g.get('cafe_workers'), 1);
+    while (g.get('cafe_brews_in_flight{mode="thread"}') > 0) {
+      peak = Math.max(peak, g.get('cafe_worker_queue_depth'));
+      await new Promise((r) => setTimeout(r, 10));
+      g = await gauges();
+    }
+    for (const r of await Promise.all(orders)) assert.equal(r.status, 201);
+    assert.ok(peak >= 1, `peak queue depth ${peak}`);
+    assert.equal(g.get('cafe_worker_queue_depth'), 0);
+    assert.equal(g.get('cafe_workers_busy'), 0);
+  } finally {
+    await s.stop();
+  }
+});
+
 test('a sync brew shows up as event-loop lag; a thread brew does not', async () => {
   // Lunch at 0.04 s per recipe second: 0.6 s of work. Sync blocks the loop for
   // all of it; thread keeps it free. Compared as a ratio measured in one run,
@@ -102,6 +128,8 @@ test('a sync brew shows up as event-loop lag; a thread brew does not', async () 
     const threadLag = t1 - t0, syncLag = t2 - t1;
     assert.ok(syncLag > 0.3, `sync lag ${syncLag}`);
     assert.ok(threadLag < syncLag / 3, `thread lag ${threadLag} vs sync lag ${syncLag}`);
+    // and the log names the route that held the loop (the slow-callback warning)
+    await s.waitForLog(/event loop lag: .* fired \d+ ms late \(last request: POST \/sync\/order mode=sync\)/);
   } finally {
     await s.stop();
   }
