@@ -1,6 +1,7 @@
 // The dashboard in Debian's headless Chromium, driven by playwright-core:
-// it loads cleanly, shows an order brewing then ready, a sync rush spikes the
-// lag chart while a thread rush does not (asserted on the data the page plots,
+// it loads cleanly, shows an order brewing then ready, a rush shows up in the
+// throughput and latency charts, a sync rush spikes the lag chart while a
+// thread rush does not (asserted on the data the page plots,
 // window.cafe.series, not on pixels), and the stream reconnects by itself
 // after a server restart. Writes docs/dashboard.png during a rush.
 import { test, before, after } from 'node:test';
@@ -138,6 +139,16 @@ test('a sync rush spikes the lag chart; a thread rush does not', async (t) => {
     assert.equal(thread.status, 200);
     await page.waitForFunction((k) => window.cafe.stats.length >= k + 2, from, { timeout: 5000 });
     const threadLag = await maxLagSince(page, from);
+    // the throughput and latency charts plotted the rush: 6 drips of 0.4 s
+    const finished = (i) => window.cafe.stats.slice(i).reduce((n, st) => n + st.modes.thread.finished, 0);
+    await page.waitForFunction(`(${finished})(${from}) >= 6`, null, { timeout: 5000 });
+    const plotted = await page.evaluate((i) => ({
+      throughput: Math.max(0, ...window.cafe.series.throughput.thread.slice(i)),
+      p95: window.cafe.series.latency_p95.thread.slice(i).filter((v) => v != null),
+    }), from);
+    assert.ok(plotted.throughput > 0, `thread throughput ${plotted.throughput}/s`);
+    assert.ok(plotted.p95.length >= 1 && plotted.p95.every((v) => v >= 350 && v < 2000),
+      `thread p95 latency ${plotted.p95} ms`);
 
     from = await seriesLength(page);
     const sync = rush(page, 'sync', 6); // 6 × 0.6 s, each blocking the loop
