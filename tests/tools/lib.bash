@@ -12,8 +12,7 @@ CAFE_BG_PIDS=()
 
 cafe_cleanup()
 {
-    local p
-    for p in "${CAFE_BG_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    cafe_bg_stop
     if [ -n "$CAFE_PID" ] && kill -0 "$CAFE_PID" 2>/dev/null; then
         kill -KILL "$CAFE_PID" 2>/dev/null || true
     fi
@@ -33,6 +32,34 @@ die()
 
 # Remembers a background helper so the EXIT trap ends it.
 cafe_bg() { CAFE_BG_PIDS+=("$1"); }
+
+# Ends the background helpers now. SIGKILL: a bash helper blocked in a write
+# to a socket the server stopped reading does not act on SIGTERM (bash only
+# notes it and restarts the write).
+cafe_bg_stop()
+{
+    local p
+    for p in "${CAFE_BG_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+    for p in "${CAFE_BG_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done # no "Killed" notes
+    CAFE_BG_PIDS=()
+}
+
+# cafe_need TOOL...: skips the test (exit 77, ctest's SKIP_RETURN_CODE) when
+# a tool is not installed.
+cafe_need()
+{
+    local t
+    for t in "$@"; do
+        command -v "$t" >/dev/null || { echo "skip: $t not installed"; exit 77; }
+    done
+}
+
+# cafe_json_get JSON EXPR: one value out of a helper's JSON line, e.g.
+# `cafe_json_get "$res" 'statuses["500"]'`; prints 0 when it is missing.
+cafe_json_get()
+{
+    node -e "const v = JSON.parse(process.argv[1]).$2; process.stdout.write(String(v ?? 0))" "$1"
+}
 
 # cafe_start [server flags...]: starts the server on 127.0.0.1, a free port.
 # CAFE_SERVER_CPU (e.g. 0) pins it with taskset. Sets CAFE_PID/PORT/URL.
@@ -88,6 +115,31 @@ cafe_stop()
 
 # VmRSS of a process in KiB.
 cafe_rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+# cafe_sample_rss SECONDS [COMMAND...]: once a second for SECONDS, dies if the
+# server is gone, appends its VmRSS (KiB) to CAFE_RSS, then runs COMMAND (a
+# probe, say). cafe_max prints the largest of its arguments.
+cafe_sample_rss()
+{
+    local n=$1 i
+    shift
+    CAFE_RSS=()
+    for i in $(seq "$n"); do
+        sleep 1
+        cafe_alive "$CAFE_PID" || die "server died ${i}s into the run"
+        CAFE_RSS+=("$(cafe_rss_kb "$CAFE_PID")")
+        [ $# = 0 ] || "$@"
+    done
+}
+cafe_max() { printf '%s\n' "$@" | sort -n | tail -1; }
+
+# cafe_requests_total [REGEX]: the server's request counter from /metrics,
+# summed over the series whose line matches REGEX (all by default).
+cafe_requests_total()
+{
+    curl -s --max-time 5 "$CAFE_URL/metrics" |
+        awk -v re="${1:-.}" '/^cafe_http_requests_total/ && $0 ~ re {n += $NF} END {printf "%d\n", n}'
+}
 
 # One GET with a deadline; prints the status code (000 when no answer).
 cafe_probe()
