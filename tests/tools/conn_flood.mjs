@@ -3,7 +3,10 @@
 // `existing` keep-alive clients connect first and ask GET /healthz every
 // 100 ms on their own connection for the whole run; meanwhile waves of
 // flooders (far above the cap) connect, send one request and hold the
-// connection open. Prints one JSON line of counts; the shell script judges.
+// connection open. Nothing waits forever: an existing client with no answer
+// for 5 s counts as stalled, a flooder with none as floodNoAnswer. Prints one
+// JSON line of counts (existingLeast: the fewest answers one existing client
+// got); the shell script judges.
 import net from 'node:net';
 
 const [port, max, seconds] = process.argv.slice(2).map(Number);
@@ -11,11 +14,13 @@ const existingCount = Math.max(1, Math.floor(max / 4));
 const waveSize = max * 3;
 const endAt = Date.now() + seconds * 1000;
 const r = {
-  existing: existingCount, existingOk: 0, existingBad: 0, existingDropped: 0,
+  existing: existingCount, existingOk: 0, existingLeast: Infinity, existingBad: 0,
+  existingDropped: 0, existingStalled: 0, floodNoAnswer: 0,
   flooders: 0, flood200: 0, flood503: 0, flood503NoRetryAfter: 0, floodOther: 0,
   floodReset: 0, floodClosedSilently: 0, floodRefused: 0,
 };
 const held = [];
+const answerMs = 5000;
 
 function statusOf(text) {
   const m = /^HTTP\/1\.1 (\d{3})/.exec(text);
@@ -28,9 +33,22 @@ function existingClient() {
     const sock = net.connect(port, '127.0.0.1');
     let buf = '';
     let done = false;
+    let ok = 0;
+    let stall;
+    const finish = (what) => {
+      if (done) return;
+      done = true;
+      clearTimeout(stall);
+      if (what) r[what]++;
+      r.existingLeast = Math.min(r.existingLeast, ok);
+      sock.destroy();
+      resolve();
+    };
     const ask = () => {
-      if (Date.now() >= endAt) { done = true; sock.end(); return resolve(); }
+      if (done) return;
+      if (Date.now() >= endAt) return finish();
       sock.write('GET /healthz HTTP/1.1\r\nHost: existing\r\n\r\n');
+      stall = setTimeout(() => finish('existingStalled'), answerMs);
     };
     sock.setEncoding('latin1');
     sock.on('connect', ask);
@@ -43,13 +61,13 @@ function existingClient() {
         if (buf.length < h + 4 + len) return;
         const status = statusOf(buf);
         buf = buf.slice(h + 4 + len);
-        if (status === 200) r.existingOk++; else r.existingBad++;
+        clearTimeout(stall);
+        if (status === 200) { r.existingOk++; ok++; } else r.existingBad++;
         setTimeout(ask, 100);
       }
     });
-    const lost = () => { if (!done) { done = true; r.existingDropped++; resolve(); } };
-    sock.on('error', lost);
-    sock.on('close', lost);
+    sock.on('error', () => finish('existingDropped'));
+    sock.on('close', () => finish('existingDropped'));
   });
 }
 
@@ -62,6 +80,7 @@ function flooder() {
     const settle = (what) => {
       if (settled) return;
       settled = true;
+      clearTimeout(timer);
       if (what === 'data') {
         const status = statusOf(text);
         if (status === 200) r.flood200++;
@@ -72,6 +91,7 @@ function flooder() {
       } else r[what]++;
       resolve();
     };
+    const timer = setTimeout(() => { settle('floodNoAnswer'); sock.destroy(); }, answerMs);
     sock.setEncoding('latin1');
     sock.on('connect', () => sock.write('GET /healthz HTTP/1.1\r\nHost: flood\r\n\r\n'));
     sock.on('data', (d) => {
