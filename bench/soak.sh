@@ -19,14 +19,12 @@ bin_given=${CAFE_SERVER_BIN:-}
 source tests/tools/lib.bash
 duration=${1:-300}
 out=${CAFE_SOAK_OUT:-bench/results/soak.txt}
-for tool in wrk curl node taskset; do
-    command -v $tool >/dev/null || { echo "skip: $tool not installed"; exit 77; }
-done
+cafe_need wrk curl node taskset
 
 wrapper=()
 if [ "${CAFE_SOAK_VALGRIND:-0}" = 1 ]; then
     CAFE_SERVER_BIN=${CAFE_SERVER_BIN:-build/cafe-server}
-    command -v valgrind >/dev/null || { echo "skip: valgrind not installed"; exit 77; }
+    cafe_need valgrind
     kind="valgrind memcheck ($CAFE_SERVER_BIN)"
 elif [ -z "$bin_given" ]; then
     cmake -S . -B build-hard-asan -DCAFE_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug \
@@ -94,12 +92,8 @@ for _ in 1 2 3 4; do
     cafe_bg $!
 done
 
-samples=()
-for _ in $(seq "$duration"); do
-    sleep 1
-    cafe_alive "$CAFE_PID" || die "server died during the soak"
-    samples+=("$(cafe_rss_kb "$CAFE_PID")")
-done
+cafe_sample_rss "$duration"
+samples=("${CAFE_RSS[@]}")
 wait "$wrk_pid" || die "wrk failed"
 wait "$orders_pid" || die "order load failed"
 sleep 3.5 # the SSE loops finish their last subscriber
@@ -110,14 +104,13 @@ curl -s --max-time 10 "$CAFE_URL/orders?limit=1000" >"$CAFE_TMP/book.json"
 book_counts=$(node -e 'const o = JSON.parse(require("fs").readFileSync(process.argv[1])).orders;
     const c = {}; for (const x of o) c[x.status] = (c[x.status] || 0) + 1;
     process.stdout.write(JSON.stringify(c))' "$CAFE_TMP/book.json")
-metrics_rejected=$(curl -s --max-time 10 "$CAFE_URL/metrics" |
-    awk '/^cafe_http_requests_total/ && /status="5/ {n += $NF} END {print n + 0}')
+metrics_rejected=$(cafe_requests_total 'status="5')
 rss_end=$(cafe_rss_kb "$CAFE_PID")
 cafe_stop 30
 stop_ms=$CAFE_STOP_MS
 
 res=$(cat "$CAFE_TMP/orders.json")
-get() { node -e "const v=JSON.parse(process.argv[1]).$1; process.stdout.write(String(v ?? 0))" "$res"; }
+get() { cafe_json_get "$res" "$1"; }
 wrk_reqs=$(awk '/requests in/ {print $1}' "$CAFE_TMP/wrk.txt")
 wrk_rps=$(awk '/^Requests\/sec/ {print $2}' "$CAFE_TMP/wrk.txt")
 wrk_p99=$(awk '$1 == "99%" {print $2}' "$CAFE_TMP/wrk.txt")
@@ -127,9 +120,9 @@ wrk_errors=$(grep -E 'Socket errors|Non-2xx' "$CAFE_TMP/wrk.txt" || true)
 # quarter (after warm-up: the order book is full by then).
 n=${#samples[@]}
 q=$((n / 4 > 0 ? n / 4 : 1))
-warm_peak=$(printf '%s\n' "${samples[@]:q:q}" | sort -n | tail -1)
+warm_peak=$(cafe_max "${samples[@]:q:q}")
 late_median=$(printf '%s\n' "${samples[@]:$((n - q))}" | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')
-peak=$(printf '%s\n' "${samples[@]}" | sort -n | tail -1)
+peak=$(cafe_max "${samples[@]}")
 limit=$((warm_peak + warm_peak / 10 + 4096))
 
 fail=()
@@ -139,9 +132,9 @@ fail=()
 [ "$(get failedOrders)" = 0 ] || fail+=("orders failed")
 accepted=$(get accepted)
 final_ok=$(($(get final.ready) + $(get final.cancelled)))
-[ "$final_ok" = "$accepted" ] || fail+=("accepted $accepted orders, $final_ok ended ready or cancelled: $(get 'JSON.stringify(JSON.parse(process.argv[1]).final)' 2>/dev/null || true)")
+[ "$final_ok" = "$accepted" ] || fail+=("accepted $accepted orders, $final_ok ended ready or cancelled: $(get final)")
 for s in queued brewing failed; do
-    c=$(node -e "process.stdout.write(String(JSON.parse(process.argv[1]).$s ?? 0))" "$book_counts")
+    c=$(cafe_json_get "$book_counts" "$s")
     [ "$c" = 0 ] || fail+=("$c orders still $s in the book after the load")
 done
 [ -z "$wrk_errors" ] || fail+=("wrk: $wrk_errors")
@@ -150,8 +143,8 @@ done
 {
     echo "soak: $(date -u +%FT%TZ), ${duration}s against $kind"
     echo "  GET /menu (wrk, 4 conns): ${wrk_reqs:-?} requests, ${wrk_rps:-?} req/s, p99 ${wrk_p99:-?}"
-    echo "  orders: $(get sent) requests, $accepted accepted, $(get cancels) cancels; final: $(node -e 'process.stdout.write(JSON.stringify(JSON.parse(process.argv[1]).final))' "$res")"
-    echo "  orders by route: $(node -e 'process.stdout.write(JSON.stringify(JSON.parse(process.argv[1]).byPath))' "$res")"
+    echo "  orders: $(get sent) requests, $accepted accepted, $(get cancels) cancels; final: $(get final)"
+    echo "  orders by route: $(get byPath)"
     echo "  order book after the load (limit 1000): $book_counts"
     echo "  SSE subscribers: $sse_total connected and vanished"
     echo "  5xx answers in /metrics: $metrics_rejected"

@@ -55,10 +55,12 @@ cafe_need()
 }
 
 # cafe_json_get JSON EXPR: one value out of a helper's JSON line, e.g.
-# `cafe_json_get "$res" 'statuses["500"]'`; prints 0 when it is missing.
+# `cafe_json_get "$res" 'statuses["500"]'`; 0 when it is missing, an object
+# as JSON.
 cafe_json_get()
 {
-    node -e "const v = JSON.parse(process.argv[1]).$2; process.stdout.write(String(v ?? 0))" "$1"
+    node -e "const v = JSON.parse(process.argv[1]).$2;
+        process.stdout.write(typeof v === 'object' && v ? JSON.stringify(v) : String(v ?? 0))" "$1"
 }
 
 # cafe_start [server flags...]: starts the server on 127.0.0.1, a free port.

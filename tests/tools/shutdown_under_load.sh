@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tests/tools/lib.bash
-command -v node >/dev/null || { echo "skip: node not installed"; exit 77; }
+cafe_need node
 
 drain_ms=8000
 # Brews of 0.1-0.75 s: plenty are in flight when SIGTERM lands.
@@ -27,7 +27,7 @@ wait "$load" || die "load client failed"
 res=$(cat "$CAFE_TMP/load.json")
 echo "shutdown_under_load: SIGTERM to exit ${CAFE_STOP_MS} ms (drain timeout ${drain_ms} ms)"
 echo "client: $res"
-get() { node -e "const v=JSON.parse(process.argv[1]).$1; process.stdout.write(String(v ?? 0))" "$res"; }
+get() { cafe_json_get "$res" "$1"; }
 
 complete=$(node -e "const c=JSON.parse(process.argv[1]).complete;
     process.stdout.write(String(Object.values(c).reduce((a, b) => a + b, 0)))" "$res")

@@ -10,8 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tests/tools/lib.bash
-command -v slowhttptest >/dev/null || { echo "skip: slowhttptest not installed"; exit 77; }
-command -v curl >/dev/null || { echo "skip: curl not installed"; exit 77; }
+cafe_need slowhttptest curl
 
 secs=${CAFE_SLOW_SECONDS:-20}
 rate=${CAFE_SLOW_RATE:-10}

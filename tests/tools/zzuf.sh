@@ -8,8 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tests/tools/lib.bash
-command -v zzuf >/dev/null || { echo "skip: zzuf not installed"; exit 77; }
-command -v node >/dev/null || { echo "skip: node not installed"; exit 77; }
+cafe_need zzuf node
 
 iterations=${CAFE_ZZUF_ITERATIONS:-3000}
 corpus=$CAFE_TMP/corpus
@@ -47,7 +46,7 @@ cafe_start --access-log=off --time-scale 0.001 --header-timeout-ms 2000 --idle-t
 start=$SECONDS
 res=$(node tests/tools/send_raw.mjs "$CAFE_PORT" "$mutated" 16) || die "sender failed"
 echo "zzuf: $iterations mutated requests in $((SECONDS - start))s: $res"
-get() { node -e "const v=JSON.parse(process.argv[1]).$1; process.stdout.write(String(v ?? 0))" "$res"; }
+get() { cafe_json_get "$res" "$1"; }
 
 fail=0
 cafe_alive "$CAFE_PID" || die "server died on zzuf-mutated input"
