@@ -19,11 +19,12 @@
 # Measures requests/s and p50/p99 from wrk (after a short warm-up), and
 # requests per server CPU-second: utime+stime from /proc/PID/stat over the
 # measured run, divided by CLK_TCK. The issue's goal: cafe >= 1.1x nginx in
-# requests per CPU-second. Writes bench/results/menu_vs_nginx.txt.
+# requests per CPU-second. Writes bench/results/menu_vs_nginx.txt. At the end
+# cafe-server must exit 0 on SIGTERM (tests/tools/lib.bash starts and stops it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
 BIN=${CAFE_SERVER_BIN:-}
+source tests/tools/lib.bash
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 DUR=${DUR:-10}
@@ -42,21 +43,19 @@ if [ -z "$BIN" ]; then
     bash scripts/build.sh build-bench -DCAFE_TESTS=OFF >/dev/null
     BIN=build-bench/cafe-server
 fi
-[ -x "$BIN" ] || { echo "menu_vs_nginx: no server binary at $BIN" >&2; exit 2; }
 ulimit -n "$(ulimit -Hn)"
 CLK_TCK=$(getconf CLK_TCK)
 
-tmp=$(mktemp -d)
+tmp=$CAFE_TMP
 chmod 755 "$tmp" # nginx's worker drops to nobody and must read the file
-cafe_pid=''
 nginx_pid=''
 # shellcheck disable=SC2317 # reached through the EXIT trap
 cleanup() {
-    for p in $cafe_pid $nginx_pid; do
-        kill -TERM "$p" 2>/dev/null || true
-        wait "$p" 2>/dev/null || true
-    done
-    rm -rf "$tmp"
+    if [ -n "$nginx_pid" ]; then # its master stops the workers
+        kill -TERM "$nginx_pid" 2>/dev/null || true
+        wait "$nginx_pid" 2>/dev/null || true
+    fi
+    cafe_cleanup
 }
 trap cleanup EXIT
 
@@ -105,15 +104,11 @@ bench() {
 }
 
 # --- cafe-server ----------------------------------------------------------
-taskset -c "$SERVER_CPU" "$BIN" --host 127.0.0.1 --port 0 --access-log=off \
-    >"$tmp/cafe.out" 2>"$tmp/cafe.err" &
-cafe_pid=$!
-for _ in $(seq 100); do
-    grep -q '^listening on http://' "$tmp/cafe.out" 2>/dev/null && break
-    sleep 0.05
-done
-cafe_url=$(sed -n 's|^listening on \(http://[^ ]*\)$|\1|p' "$tmp/cafe.out")/menu
-[ "$cafe_url" != /menu ] || { cat "$tmp/cafe.err" >&2; echo "menu_vs_nginx: cafe-server did not start" >&2; exit 1; }
+CAFE_SERVER_BIN=$BIN
+CAFE_SERVER_CPU=$SERVER_CPU
+cafe_start --access-log=off
+cafe_pid=$CAFE_PID
+cafe_url=$CAFE_URL/menu
 
 # The same bytes and type for nginx.
 mkdir -p "$tmp/www"
@@ -210,6 +205,7 @@ awk -v cr="${total_reqs[cafe]}" -v ct="${total_ticks[cafe]}" -v nr="${total_reqs
     printf "\nrequests per server CPU-second: cafe %.0f, nginx %.0f, ratio %.2fx (goal >= 1.10x): %s\n",
         c, n, c / n, (c / n >= 1.10 ? "MET" : "NOT MET") }' >>"$report"
 
+cafe_stop
 mkdir -p "$(dirname "$OUT")"
 cp "$report" "$OUT"
 cat "$report"
