@@ -40,28 +40,16 @@ echo "fresh-machine: $(git log -1 --format='%h %s' HEAD)"
 [ -z "$(git status --porcelain --untracked-files=no)" ] ||
     echo "fresh-machine: note: uncommitted changes are NOT in the copy (HEAD only)"
 
-# This workplace's machines reach the npm registry through a TLS-inspecting
-# proxy and carry its CA (NODE_EXTRA_CA_CERTS, npm's cafile). A bare Debian
-# image does not: lend the host's CA bundle the same way, or `npm ci` fails on
-# a self-signed certificate in the chain -- a fact of this network, not a
-# missing install step.
+# A bare Debian image lacks this network's proxy CA (host_npm_cafile): lend
+# it, or `npm ci` fails -- a fact of this network, not a missing install step.
 ca_args=()
-cafile=${NODE_EXTRA_CA_CERTS:-}
-if [ -z "$cafile" ] && command -v npm >/dev/null; then
-    cafile=$(npm config get cafile 2>/dev/null || true)
-    [ "$cafile" != null ] && [ "$cafile" != undefined ] || cafile=
-fi
-if [ -n "$cafile" ] && [ -f "$cafile" ]; then
+cafile=$(host_npm_cafile)
+if [ -n "$cafile" ]; then
     cp "$cafile" "$tmp/ca.crt"
     ca_args=(-e NODE_EXTRA_CA_CERTS=/fresh/ca.crt)
 fi
 
-port=
-for _ in $(seq 50); do
-    p=$((20000 + RANDOM % 40000))
-    if [ -z "$(ss -Htln "sport = :$p")" ]; then port=$p; break; fi
-done
-[ -n "$port" ] || { echo "fresh-machine: no free port" >&2; exit 1; }
+port=$(host_free_port) || { echo "fresh-machine: no free port" >&2; exit 1; }
 
 # The script run inside the container, as root on a bare Debian 12.
 cat >"$tmp/inner.sh" <<'INNER'

@@ -46,17 +46,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# This workplace reaches the npm registry through a TLS-inspecting proxy whose
-# CA is only in the host's bundle. If npm here trusts a custom CA file, lend it
-# (and an npmrc naming it) to the build's RUN steps as read-only bind mounts;
-# nothing of it lands in a layer and the Dockerfile stays as a user runs it.
+# If npm here trusts a custom CA file (host_npm_cafile), lend it and an npmrc
+# naming it to the build's RUN steps as read-only bind mounts; nothing of it
+# lands in a layer and the Dockerfile stays as a user runs it.
 build_mounts=()
-cafile=${NODE_EXTRA_CA_CERTS:-}
-if [ -z "$cafile" ] && command -v npm >/dev/null; then
-    cafile=$(npm config get cafile 2>/dev/null || true)
-    [ "$cafile" != null ] && [ "$cafile" != undefined ] || cafile=
-fi
-if [ -n "$cafile" ] && [ -f "$cafile" ]; then
+cafile=$(host_npm_cafile)
+if [ -n "$cafile" ]; then
     mkdir -p "$tmp/ca"
     cp "$cafile" "$tmp/ca/ca.crt"
     echo "cafile=/run/cafe-build-ca/ca.crt" >"$tmp/npmrc"
@@ -81,12 +76,7 @@ case $user in '' | root | 0 | 0:*) fail "image runs as root (User='$user')" ;; e
 ok "EXPOSE 8080, HEALTHCHECK, USER $user"
 
 # A free port on the host (the container shares the host's network).
-port=
-for _ in $(seq 50); do
-    p=$((20000 + RANDOM % 40000))
-    if [ -z "$(ss -Htln "sport = :$p")" ]; then port=$p; break; fi
-done
-[ -n "$port" ] || fail "no free port found"
+port=$(host_free_port) || fail "no free port found"
 
 # Time scale 0.5: a latte takes 2.5 s, a drip 2 s -- long enough to still be
 # brewing when we stop the container with a 0.8 s drain timeout.

@@ -24,6 +24,29 @@ PODMAN=(podman --root "$CAFE_DOCKER_DIR/storage" --runroot "$CAFE_DOCKER_DIR/run
     --storage-driver "${CAFE_DOCKER_DRIVER:-$(podman_driver)}" --runtime runc)
 P() { "${PODMAN[@]}" "$@"; }
 
+# A TCP port nothing listens on here (containers run with --network host).
+host_free_port() {
+    local p
+    for _ in $(seq 50); do
+        p=$((20000 + RANDOM % 40000))
+        [ -n "$(ss -Htln "sport = :$p")" ] || { echo "$p"; return; }
+    done
+    return 1
+}
+
+# The CA file npm trusts on this host, if any. This workplace reaches the npm
+# registry through a TLS-inspecting proxy whose CA is only in the host's
+# bundle (NODE_EXTRA_CA_CERTS or npm's cafile); builds and containers borrow
+# it, or `npm ci` fails on a self-signed certificate in the chain.
+host_npm_cafile() {
+    local f=${NODE_EXTRA_CA_CERTS:-}
+    if [ -z "$f" ] && command -v npm >/dev/null; then
+        f=$(npm config get cafile 2>/dev/null || true)
+    fi
+    case $f in '' | null | undefined) return ;; esac
+    [ ! -f "$f" ] || echo "$f"
+}
+
 # Extra `podman run` flags: the container's default nofile (1048576) is above
 # the hard limit here and nproc is capped by podman itself (DOCKER.md 1, 2).
 podman_run_flags() {
