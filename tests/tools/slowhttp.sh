@@ -3,8 +3,12 @@
 # one server: slowloris (-H: headers dribbled forever), slow body (-B: a
 # declared body sent a few bytes at a time) and slow read (-X: a tiny TCP
 # window, responses read a few bytes a second). Passes when
-#   - every slowhttptest run reports the service available in every second,
-#   - a curl probe (a different client) gets 200 every time throughout,
+#   - every slowhttptest run reports the service available in every second
+#     (its own probe counts any answer, a 503 too: a weak signal),
+#   - a curl probe (a different client) gets 200 every time throughout (the
+#     decisive check: with CAFE_MAX_CONNECTIONS=30 the attack fills the cap,
+#     15 of 20 probes get no 200 and this fails, while slowhttptest still
+#     says "available"),
 #   - the slowloris connections are cut by the header deadline,
 #   - the server exits 0 on SIGTERM afterwards.
 set -euo pipefail
