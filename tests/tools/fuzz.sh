@@ -13,7 +13,8 @@ ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 
 
 seconds=${CAFE_FUZZ_SECONDS:-20}
 bin=${CAFE_SERVER_BIN:-build/cafe-server}
-if [ -z "${CAFE_FUZZ_SECONDS:-}" ] && [ -x "$bin" ] && ldd "$bin" 2>/dev/null | grep -q libasan; then
+# No `ldd | grep -q` under pipefail: ldd may die of SIGPIPE (see cafe_is_asan).
+if [ -z "${CAFE_FUZZ_SECONDS:-}" ] && [ -x "$bin" ] && [[ $(ldd "$bin" 2>/dev/null) == *libasan* ]]; then
     seconds=0
 fi
 # Its own ASan options: the suite's abort_on_error is fine, but keep leaks on.

@@ -8,7 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin=${CAFE_SERVER_BIN:-build/cafe-server}
-if ! ldd "$bin" 2>/dev/null | grep -q libasan && [ "${CAFE_SOAK_ANY:-0}" != 1 ]; then
+# No `ldd | grep -q` under pipefail: ldd may die of SIGPIPE (see cafe_is_asan).
+if [[ $(ldd "$bin" 2>/dev/null) != *libasan* ]] && [ "${CAFE_SOAK_ANY:-0}" != 1 ]; then
     echo "skip: $bin is not built with ASan (the sanitizer pass runs this)"
     exit 77
 fi
