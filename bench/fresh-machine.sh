@@ -78,10 +78,10 @@ until grep -q '^listening on http://' /fresh/run.out 2>/dev/null; do
     sleep 1
 done
 echo "run.sh: $(grep -m1 '^listening on' /fresh/run.out) after $((SECONDS - start)) s (set-up and build included)"
-get /healthz | head -1 | grep -q ' 200 ' || { echo "FAIL /healthz"; exit 1; }
-get /menu | grep -q '"latte"' || { echo "FAIL /menu has no latte"; exit 1; }
-get / | head -1 | grep -q ' 200 ' || { echo "FAIL GET / (dashboard)"; exit 1; }
-get /vendor/uPlot.esm.js | head -1 | grep -q ' 200 ' || { echo "FAIL static/vendor not built"; exit 1; }
+get /healthz | sed -n 1p | grep ' 200 ' >/dev/null || { echo "FAIL /healthz"; exit 1; }
+get /menu | grep '"latte"' >/dev/null || { echo "FAIL /menu has no latte"; exit 1; }
+get / | sed -n 1p | grep ' 200 ' >/dev/null || { echo "FAIL GET / (dashboard)"; exit 1; }
+get /vendor/uPlot.esm.js | sed -n 1p | grep ' 200 ' >/dev/null || { echo "FAIL static/vendor not built"; exit 1; }
 kill -TERM "$pid"
 rc=0; wait "$pid" || rc=$?
 [ "$rc" = 0 ] || { echo "FAIL run.sh's server exited $rc on SIGTERM"; tail -20 /fresh/run.err; exit 1; }

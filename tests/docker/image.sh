@@ -69,7 +69,7 @@ size=$(P image inspect --format '{{.Size}}' "$image")
 ok "image size $((size / 1000000)) MB ($size bytes; base debian:bookworm-slim $(($(P image inspect --format '{{.Size}}' "$BASE_IMAGE") / 1000000)) MB)"
 
 # What the image declares.
-P image inspect --format '{{.Config.ExposedPorts}}' "$image" | grep -q '8080/tcp' || fail "EXPOSE 8080 missing"
+P image inspect --format '{{.Config.ExposedPorts}}' "$image" | grep '8080/tcp' >/dev/null || fail "EXPOSE 8080 missing"
 [ -n "$(P image inspect --format '{{.Config.Healthcheck}}' "$image")" ] || fail "no HEALTHCHECK (built as OCI?)"
 user=$(P image inspect --format '{{.Config.User}}' "$image")
 case $user in '' | root | 0 | 0:*) fail "image runs as root (User='$user')" ;; esac
@@ -93,7 +93,7 @@ for _ in $(seq 100); do
 done
 logs() { P logs "$name" 2>&1 | tail -30; }
 curl -fsS -m 5 -o /dev/null "$url/healthz" || { logs >&2; fail "/healthz does not answer on $url"; }
-P logs "$name" 2>/dev/null | grep -qx "listening on http://0.0.0.0:$port" ||
+P logs "$name" 2>/dev/null | grep -x "listening on http://0.0.0.0:$port" >/dev/null ||
     { logs >&2; fail "no 'listening on http://0.0.0.0:$port' line on stdout"; }
 ok "listening on http://0.0.0.0:$port, /healthz answers"
 
