@@ -84,22 +84,32 @@ static void timestamp(char *out, size_t size)
     snprintf(out + n, size - n, ".%03ldZ", ts.tv_nsec / 1000000);
 }
 
+/* One JSON object per line; the reference is released. */
+static void emit_json(json_t *o)
+{
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (!s)
+        return;
+    size_t n = strlen(s);
+    s[n] = '\n'; /* replaces the NUL: emit() takes a length */
+    emit(s, n + 1);
+    free(s);
+}
+
 __attribute__((format(printf, 2, 0))) static void log_line(const char *level, const char *fmt,
                                                            va_list ap)
 {
     char msg[1024], ts[40], line[1280];
     vsnprintf(msg, sizeof(msg), fmt, ap);
     timestamp(ts, sizeof(ts));
-    int n;
     if (logger.format == LOG_JSON) {
-        json_t *o = json_pack("{s:s, s:s, s:s}", "time", ts, "level", level, "msg", msg);
-        char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-        n = snprintf(line, sizeof(line), "%s\n", s ? s : "{}");
-        free(s);
-        json_decref(o);
-    } else {
-        n = snprintf(line, sizeof(line), "%s %s %s\n", ts, level, msg);
+        json_t *m = json_string(msg); /* a message may quote client bytes */
+        emit_json(json_pack("{s:s, s:s, s:o}", "time", ts, "level", level, "msg",
+                            m ? m : json_string("(not valid UTF-8)")));
+        return;
     }
+    int n = snprintf(line, sizeof(line), "%s %s %s\n", ts, level, msg);
     emit(line, n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
@@ -145,27 +155,24 @@ void log_access(const struct request *req, const char *peer, uint64_t bytes, uin
     timestamp(ts, sizeof(ts));
     double ms = (double)duration_ns / 1e6;
     const char *label = req->log_label ? req->log_label : "-";
-    int n;
+    /* The target is client data: cap it, and keep it one line of ASCII in
+     * either format. */
+    char target[256];
+    size_t i = 0;
+    for (const unsigned char *t = (const unsigned char *)req->target; *t && i < sizeof(target) - 1;
+         t++)
+        target[i++] = (*t < 0x20 || *t >= 0x7f || *t == '"') ? '?' : (char)*t;
+    target[i] = '\0';
     if (logger.format == LOG_JSON) {
-        json_t *o =
-            json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:f, s:s}", "time", ts, "level",
-                      "access", "peer", peer, "method", req->method_name, "target", req->target,
-                      "status", req->status, "bytes", (json_int_t)bytes, "ms", ms, "mode", label);
-        char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-        n = snprintf(line, sizeof(line), "%s\n", s ? s : "{}");
-        free(s);
-        json_decref(o);
-    } else {
-        /* The target is client data: cap it, and never let it break the line. */
-        char target[256];
-        size_t i = 0;
-        for (const char *t = req->target; *t && i < sizeof(target) - 1; t++)
-            target[i++] = (*t < 0x20 || *t == 0x7f || *t == '"') ? '?' : *t;
-        target[i] = '\0';
-        n = snprintf(line, sizeof(line), "%s access %s \"%s %s HTTP/%u.%u\" %d %llu %.3fms %s\n",
+        emit_json(json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:f, s:s}", "time", ts, "level",
+                            "access", "peer", peer, "method", req->method_name, "target", target,
+                            "status", req->status, "bytes", (json_int_t)bytes, "ms", ms, "mode",
+                            label));
+        return;
+    }
+    int n = snprintf(line, sizeof(line), "%s access %s \"%s %s HTTP/%u.%u\" %d %llu %.3fms %s\n",
                      ts, peer, req->method_name, target, req->http_major, req->http_minor,
                      req->status, (unsigned long long)bytes, ms, label);
-    }
     emit(line, n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 

@@ -324,3 +324,17 @@ test('limits come from the environment too (CAFE_MAX_URI_BYTES); SIGINT drains l
   assert.equal((await s.stop('SIGINT')).code, 0);
   assert.equal((await f.stop('SIGINT')).code, 0);
 });
+
+test('--log-format json: every log line is one JSON object, client bytes included', async () => {
+  const s = await startServer(['--log-format', 'json']);
+  await rawExchange(s.port, GET('/healthz?who=%C3%A9', 'Connection: close\r\n'));
+  await rawExchange(s.port, Buffer.from('GET /bad\xff\x01"x HTTP/1.1\r\nHost: t\r\n\r\n', 'latin1'));
+  await s.waitForLog(/"status":400/);
+  const objs = s.stderr.trim().split('\n').map((l) => JSON.parse(l)); // throws on a non-JSON line
+  const access = objs.filter((o) => o.level === 'access');
+  assert.deepEqual(access.map((o) => o.status), [200, 400]);
+  assert.equal(access[0].method, 'GET');
+  assert.equal(access[0].target, '/healthz?who=%C3%A9');
+  assert.ok(objs.some((o) => o.level === 'info' && /config/.test(o.msg)));
+  assert.equal((await s.stop()).code, 0);
+});
