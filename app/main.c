@@ -140,7 +140,7 @@ int main(int argc, char **argv)
     struct event_config *cfg = event_config_new();
     event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
     /* CLOCK_MONOTONIC, not _COARSE: a 100 ms brew should take 100 ms, not up
-     * to a 4 ms jiffy more (NOTES.md §3). */
+     * to a 4 ms jiffy more (libevent uses CLOCK_MONOTONIC_COARSE otherwise). */
     event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
     app.base = event_base_new_with_config(cfg);
     event_config_free(cfg);

@@ -31,18 +31,11 @@ struct baristas {
     pthread_t threads[];
 };
 
-uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 void sleep_ns(uint64_t ns)
 {
     /* An absolute deadline, so a signal that interrupts the sleep does not
      * stretch it. */
-    uint64_t end = mono_ns() + ns;
+    uint64_t end = clock_ns() + ns;
     struct timespec ts = {.tv_sec = (time_t)(end / 1000000000u),
                           .tv_nsec = (long)(end % 1000000000u)};
     while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
@@ -87,14 +80,14 @@ static void *barista_main(void *arg)
         struct barista_job *j = p->queue.head;
         list_unlink(&p->queue, j);
         j->state = JOB_IN_HANDS;
-        j->started_ns = mono_ns();
+        j->started_ns = clock_ns();
         p->busy++;
         pthread_mutex_unlock(&p->lock);
 
         sleep_ns(j->work_ns); /* the hands-on step itself */
 
         pthread_mutex_lock(&p->lock);
-        j->ended_ns = mono_ns();
+        j->ended_ns = clock_ns();
         j->state = JOB_FINISHED;
         p->busy--;
         bool wake = p->done.head == NULL;

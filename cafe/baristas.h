@@ -4,6 +4,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "server/clock.h"
+
 /* A pool of barista threads for hands-on steps in thread mode
  * (asyncio.to_thread). The loop submits jobs; a barista "does" one by
  * sleeping work_ns; finished jobs come back to the loop through a mutex-guarded
@@ -50,8 +52,6 @@ struct barista_stats {
 };
 void baristas_stats(struct baristas *p, struct barista_stats *st);
 
-/* CLOCK_MONOTONIC in nanoseconds; safe from any thread. */
-uint64_t mono_ns(void);
 /* Sleeps ns on the calling thread, resuming after signals. */
 void sleep_ns(uint64_t ns);
 

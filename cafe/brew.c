@@ -160,10 +160,10 @@ static void step_block(struct brew *b, unsigned i, const char *mode)
 {
     struct cafe *c = b->cafe;
     const struct step_def *def = &b->order->item->steps[i];
-    uint64_t t0 = mono_ns();
+    uint64_t t0 = clock_ns();
     step_started(b, i, t0);
     sleep_ns(step_ns(c, def));
-    uint64_t t1 = mono_ns();
+    uint64_t t1 = clock_ns();
     step_done(b, i, t1);
     c->st.loop_blocked_ns += t1 - t0;
     char what[128];
@@ -244,7 +244,7 @@ static void on_step_timer(evutil_socket_t fd, short what, void *arg)
     struct brew *b = r->brew;
     event_free(r->timer);
     r->timer = NULL;
-    step_done(b, r->idx, mono_ns());
+    step_done(b, r->idx, clock_ns());
     brew_advance(b);
 }
 
@@ -257,7 +257,7 @@ static void step_arm(struct brew *b, unsigned i)
      * began; a busy turn would make the step end early. Count from now, as
      * start_ms does (a vDSO clock read). */
     event_base_update_cache_time(c->base);
-    step_started(b, i, mono_ns());
+    step_started(b, i, clock_ns());
     r->timer = evtimer_new(c->base, on_step_timer, r);
     evtimer_add(r->timer, step_timeout(c, step_ns(c, &b->order->item->steps[i]), &plain));
 }
@@ -338,21 +338,21 @@ static void brew_run_sync(struct brew *b)
 {
     struct cafe *c = b->cafe;
     const struct item *it = b->order->item;
-    uint64_t deadline = b->deadline_ns, t0 = mono_ns();
+    uint64_t deadline = b->deadline_ns, t0 = clock_ns();
     char what[96];
     snprintf(what, sizeof(what), "sync brew %s (order %llu)", it->name,
              (unsigned long long)b->order->id);
     bool late = false;
     for (unsigned n = 0;; n++) {
-        late = deadline && mono_ns() >= deadline;
+        late = deadline && clock_ns() >= deadline;
         if (late || n == it->nsteps)
             break;
         unsigned i = it->order[n];
-        step_started(b, i, mono_ns());
+        step_started(b, i, clock_ns());
         sleep_ns(step_ns(c, &it->steps[i]));
-        step_done(b, i, mono_ns());
+        step_done(b, i, clock_ns());
     }
-    uint64_t elapsed = mono_ns() - t0;
+    uint64_t elapsed = clock_ns() - t0;
     if (late)
         brew_time_out(b);
     else

@@ -90,7 +90,7 @@ struct order *order_create(struct cafe *c, const struct order_spec *spec)
     o->customer = spec->customer ? xstrdup(spec->customer) : NULL;
     o->mode = spec->mode;
     o->status = ORDER_QUEUED;
-    o->accepted_ns = mono_ns();
+    o->accepted_ns = clock_ns();
     o->accepted_unix_ms = unix_ms_now();
     for (unsigned i = 0; i < n; i++)
         o->steps[i] = (struct order_step){STEP_PENDING, -1, -1};
@@ -167,7 +167,7 @@ void order_set_status(struct cafe *c, struct order *o, enum order_status status)
     c->st.live[status]++;
     o->status = status;
     if (status >= ORDER_READY) {
-        o->finished_ns = mono_ns();
+        o->finished_ns = clock_ns();
         c->st.in_flight[o->mode]--;
         c->st.finished[o->mode][status]++;
     }
@@ -241,7 +241,7 @@ json_t *order_to_json(const struct order *o)
     char msg[160];
     int64_t started = o->started_ns ? order_offset_ms(o, o->started_ns) : -1;
     int64_t finished = o->finished_ns ? order_offset_ms(o, o->finished_ns) : -1;
-    int64_t elapsed = finished >= 0 ? finished : order_offset_ms(o, mono_ns());
+    int64_t elapsed = finished >= 0 ? finished : order_offset_ms(o, clock_ns());
     json_t *j = json_pack(
         "{s:I, s:s, s:o, s:o, s:s, s:s, s:{s:I, s:o, s:o}, s:I, s:o, s:s}", "id", (json_int_t)o->id,
         "item", o->item->name, "flavour", string_or_null(o->flavour), "customer",

@@ -11,7 +11,7 @@
 /* The llhttp glue: bytes in, one struct request out at a time. Pure (no
  * sockets, no libevent), so it is unit-tested by feeding every request split
  * at every byte offset. It enforces our limits and closes the gaps llhttp
- * 8.1.0 leaves open (NOTES.md §9): obs-fold, empty header names, a missing or
+ * 8.1.0 (Debian 12's) leaves open: obs-fold, empty header names, a missing or
  * doubled Host, HTTP/2.0 request lines, oversized chunk extensions. */
 
 enum http_parse_status {

@@ -20,13 +20,6 @@
 #define LINGER_MS       2000
 #define DRAIN_GRACE_MS  500 /* idle keep-alive connections at SIGTERM */
 
-uint64_t clock_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 void server_limits_default(struct server_limits *l)
 {
     *l = (struct server_limits){

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "server/clock.h"
 #include "server/router.h"
 
 struct event_base;
@@ -66,8 +67,5 @@ bool server_draining(const struct server *s);
 const struct server_stats *server_stats(const struct server *s);
 const struct server_limits *server_limits(const struct server *s);
 void server_free(struct server *s);
-
-/* Monotonic clock in nanoseconds (CLOCK_MONOTONIC, not libevent's coarse cache). */
-uint64_t clock_ns(void);
 
 #endif
