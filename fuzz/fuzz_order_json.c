@@ -72,14 +72,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct input_error e = {0};
     long long timeout;
     if (flags & F_BATCH) {
-        struct order_spec specs[21];
-        enum brew_mode mode = MODE_ASYNC;
         unsigned n = 0;
         json_t *root = body_json(&req, &e);
-        if (root && batch_read(&req, &app, root, &mode, specs, &n, &e) == 0) {
+        struct order_spec *specs = root ? batch_read(&req, &app, root, -1, &n, &e) : NULL;
+        if (specs) {
             FUZZ_CHECK(n >= 1 && n <= options.max_batch);
-            for (unsigned i = 0; i < n; i++)
+            for (unsigned i = 0; i < n; i++) {
                 check_spec(&specs[i]);
+                FUZZ_CHECK(specs[i].mode == specs[0].mode); /* one mode per batch */
+            }
             (void)wants_ndjson(&req);
         } else {
             check_error(&e);
