@@ -4,27 +4,20 @@
 #include <stdint.h>
 
 #include "app/options.h"
+#include "handlers/handlers.h"
 
 struct event_base;
-struct server;
-struct static_files;
-struct cafe;
 struct menu;
-struct sse_hub;
 struct metrics;
 
-/* Everything a handler may reach through req->app. Owned by main(). */
+/* The whole application, owned by main(). Handlers see only ctx (req->app
+ * points at it). */
 struct app {
+    struct handler_ctx ctx; /* server, cafe, menu, event hub, static files */
     struct event_base *base;
     const struct options *options;
-    struct server *server;
-    struct static_files *static_files;
-    struct menu *menu;
-    struct cafe *cafe;
-    struct sse_hub *events;
+    struct menu *menu; /* the menu ctx.menu shows, owned here */
     struct metrics *metrics;
-    char *menu_json; /* GET /menu body, serialised once: the menu never changes */
-    size_t menu_json_len;
 };
 
 /* Café wiring (app/wire_cafe.c): menu, order book, brew scheduler, baristas. */

@@ -12,9 +12,11 @@
 #include <unistd.h>
 
 #include "app/app.h"
+#include "base/list.h"
+#include "base/log.h"
 #include "cafe/cafe.h"
 #include "handlers/handlers.h"
-#include "server/log.h"
+#include "server/access_log.h"
 #include "server/server.h"
 #include "server/static_files.h"
 
@@ -25,12 +27,12 @@
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     struct app *app = arg;
-    if (server_draining(app->server)) {
+    if (server_draining(app->ctx.server)) {
         log_warn("second %s: exiting now", sig == SIGINT ? "SIGINT" : "SIGTERM");
         event_base_loopbreak(app->base);
         return;
     }
-    server_shutdown(app->server);
+    server_shutdown(app->ctx.server);
 }
 
 /* Raises the soft descriptor limit to the hard one and keeps the connection
@@ -93,25 +95,31 @@ static void find_static_dir(struct options *o)
     }
 }
 
+/* The engine's hooks get req->app, the handlers' context inside struct app. */
+static struct app *app_of(void *ctx)
+{
+    return container_of(ctx, struct app, ctx);
+}
+
 static void on_drain_begin(void *arg)
 {
-    struct app *app = arg;
+    struct app *app = app_of(arg);
     observe_app_drain_begin(app);
     cafe_app_drain_begin(app);
 }
 
 static void on_drain_timeout(void *arg)
 {
-    cafe_app_drain_timeout(arg);
+    cafe_app_drain_timeout(app_of(arg));
 }
 
 static bool cafe_busy(void *arg)
 {
-    struct app *app = arg;
-    if (!app->cafe)
+    struct app *app = app_of(arg);
+    if (!app->ctx.cafe)
         return false;
     struct cafe_stats st;
-    cafe_stats(app->cafe, &st);
+    cafe_stats(app->ctx.cafe, &st);
     unsigned n = 0;
     for (int m = 0; m < BREW_NMODES; m++)
         n += st.in_flight[m];
@@ -127,7 +135,8 @@ int main(int argc, char **argv)
     int rc = options_parse(&opts, argc, argv);
     if (rc)
         return rc > 0 ? 0 : 2;
-    log_init(opts.log_format, opts.access_log);
+    log_init(opts.log_format);
+    access_log_enable(opts.access_log);
     log_set_slow_threshold_ms(opts.slow_callback_ms);
     fit_connection_cap(&opts.limits);
     find_static_dir(&opts);
@@ -151,26 +160,27 @@ int main(int argc, char **argv)
     event_base_priority_init(app.base, 3); /* 0 urgent, 1 default, 2 after the rest */
     log_attach(app.base);
 
-    if (opts.static_dir[0] && !(app.static_files = static_files_load(opts.static_dir)))
+    if (opts.static_dir[0] && !(app.ctx.static_files = static_files_load(opts.static_dir)))
         return 1;
-    if (!app.static_files)
+    if (!app.ctx.static_files)
         log_warn("no static/ directory found: the dashboard is not served (see --static-dir)");
 
     struct server_hooks hooks = {
+        .name = "cafe-server",
         .routes = cafe_routes,
         .nroutes = cafe_nroutes,
-        .app = &app,
+        .app = &app.ctx,
         .on_request_done = observe_on_request_done,
         .on_drain_begin = on_drain_begin,
         .on_drain_timeout = on_drain_timeout,
         .busy = cafe_busy,
     };
-    app.server = server_new(app.base, &opts.limits, &hooks);
+    app.ctx.server = server_new(app.base, &opts.limits, &hooks);
     if (cafe_app_init(&app) < 0 || observe_app_init(&app) < 0)
         return 1;
     options_log(&opts);
 
-    int port = server_listen(app.server, opts.host, opts.port);
+    int port = server_listen(app.ctx.server, opts.host, opts.port);
     if (port < 0)
         return 1;
     struct event *sigterm = evsignal_new(app.base, SIGTERM, on_signal, &app);
@@ -182,7 +192,7 @@ int main(int argc, char **argv)
     printf("listening on http://%s%s%s:%d\n", v6 ? "[" : "", opts.host, v6 ? "]" : "", port);
     fflush(stdout);
     log_info("serving %zu static files from %s",
-             app.static_files ? static_files_count(app.static_files) : 0,
+             app.ctx.static_files ? static_files_count(app.ctx.static_files) : 0,
              opts.static_dir[0] ? opts.static_dir : "-");
 
     event_base_dispatch(app.base);
@@ -192,9 +202,9 @@ int main(int argc, char **argv)
     event_free(sigint);
     observe_app_free(&app);
     cafe_app_free(&app);
-    free(app.menu_json);
-    server_free(app.server);
-    static_files_free(app.static_files);
+    free(app.ctx.menu_json);
+    server_free(app.ctx.server);
+    static_files_free(app.ctx.static_files);
     log_detach();
     event_base_free(app.base);
     libevent_global_shutdown();

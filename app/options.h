@@ -3,7 +3,7 @@
 
 #include <stdbool.h>
 
-#include "server/log.h"
+#include "base/log.h"
 #include "server/server.h"
 
 /* Every command-line flag; each also reads CAFE_<FLAG> from the environment

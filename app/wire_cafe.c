@@ -3,8 +3,8 @@
 #include <stdio.h>
 
 #include "app/app.h"
+#include "base/log.h"
 #include "cafe/cafe.h"
-#include "server/log.h"
 
 int cafe_app_init(struct app *app)
 {
@@ -26,8 +26,13 @@ int cafe_app_init(struct app *app)
         .max_brews = o->max_brews,
         .max_queue = o->max_queue,
     };
-    app->cafe = cafe_new(app->base, app->menu, &cfg);
-    if (!app->cafe)
+    app->ctx.cafe = cafe_new(app->base, app->menu, &cfg);
+    app->ctx.menu = app->menu;
+    app->ctx.max_batch = o->max_batch;
+    app->ctx.max_brews = o->max_brews;
+    app->ctx.max_queue = o->max_queue;
+    app->ctx.max_orders = o->max_orders;
+    if (!app->ctx.cafe)
         return -1;
     log_info("menu: %s, %u items, %u flavours", app->menu->source, app->menu->nitems,
              app->menu->nflavours);
@@ -37,22 +42,22 @@ int cafe_app_init(struct app *app)
 /* New orders get 503 from now on; what brews goes on within the drain time. */
 void cafe_app_drain_begin(struct app *app)
 {
-    if (app->cafe)
-        cafe_drain(app->cafe);
+    if (app->ctx.cafe)
+        cafe_drain(app->ctx.cafe);
 }
 
 /* Whatever still brews is failed now, and its waiting clients answered (503),
  * before the engine closes the remaining connections. */
 void cafe_app_drain_timeout(struct app *app)
 {
-    if (app->cafe)
-        cafe_fail_all(app->cafe, "the server is shutting down");
+    if (app->ctx.cafe)
+        cafe_fail_all(app->ctx.cafe, "the server is shutting down");
 }
 
 void cafe_app_free(struct app *app)
 {
-    cafe_free(app->cafe);
-    app->cafe = NULL;
+    cafe_free(app->ctx.cafe);
+    app->ctx.cafe = NULL;
     menu_free(app->menu);
     app->menu = NULL;
 }

@@ -8,16 +8,15 @@
 #include <time.h>
 
 #include "app/app.h"
-#include "app/observe.h"
-#include "handlers/handlers.h"
+#include "base/log.h"
+#include "base/xmalloc.h"
 #include "cafe/cafe.h"
-#include "server/log.h"
+#include "handlers/handlers.h"
 #include "server/loop_monitor.h"
 #include "server/metrics.h"
 #include "server/request.h"
 #include "server/server.h"
 #include "server/sse_hub.h"
-#include "server/xmalloc.h"
 
 #define LOOP_PROBE_MS   100  /* lag/iteration sampling period */
 #define STATS_PERIOD_MS 1000 /* the "stats" event */
@@ -111,10 +110,10 @@ static void on_cafe_event(const struct order *o, enum cafe_event ev, int step, v
                 pm->samples[j] = ms;
         }
     }
-    if (sse_hub_subscriber_count(app->events) == 0) {
+    if (sse_hub_subscriber_count(app->ctx.events) == 0) {
         /* Nobody listens: skip building the JSON (it costs the loop under a
          * flood) and let a later resume resync instead. */
-        sse_hub_skip(app->events);
+        sse_hub_skip(app->ctx.events);
         return;
     }
     /* Every transition carries the whole order, so the newest one per order
@@ -124,7 +123,7 @@ static void on_cafe_event(const struct order *o, enum cafe_event ev, int step, v
         step >= 0 && (unsigned)step < o->item->nsteps ? o->item->steps[step].name : NULL;
     json_t *data = json_pack("{s:s, s:s?, s:o}", "event", cafe_event_name(ev), "step", step_name,
                              "order", order_to_json(o));
-    sse_hub_publish(app->events, "order", data, o->id);
+    sse_hub_publish(app->ctx.events, "order", data, o->id);
 }
 
 /* ---- the stats event ------------------------------------------------------ */
@@ -161,9 +160,9 @@ static void on_stats_timer(evutil_socket_t fd, short what, void *arg)
     double secs = (double)(now - obs.period_start_ns) / 1e9;
     if (secs <= 0)
         secs = 1;
-    if (sse_hub_subscriber_count(app->events) > 0) {
+    if (sse_hub_subscriber_count(app->ctx.events) > 0) {
         struct cafe_stats cs;
-        cafe_stats(app->cafe, &cs);
+        cafe_stats(app->ctx.cafe, &cs);
         json_t *modes = json_object();
         unsigned total_in_flight = 0;
         for (int m = 0; m < BREW_NMODES; m++) {
@@ -171,7 +170,7 @@ static void on_stats_timer(evutil_socket_t fd, short what, void *arg)
                                 stats_mode_json(&obs.mode[m], secs, cs.in_flight[m]));
             total_in_flight += cs.in_flight[m];
         }
-        const struct server_stats *ss = server_stats(app->server);
+        const struct server_stats *ss = server_stats(app->ctx.server);
         json_t *data = json_pack(
             "{s:I, s:f, s:o, s:{s:f, s:f}, s:{s:f}, s:i, s:i, s:i, s:i, s:i, s:I}", "t",
             (json_int_t)now_unix_ms(), "interval_s", secs, "modes", modes, "lag_ms", "max",
@@ -180,7 +179,7 @@ static void on_stats_timer(evutil_socket_t fd, short what, void *arg)
             (json_int_t)cs.barista_queue, "baristas_busy", (json_int_t)cs.baristas_busy, "baristas",
             (json_int_t)cs.baristas, "connections", (json_int_t)ss->open_connections, "requests",
             (json_int_t)ss->requests);
-        sse_hub_publish(app->events, "stats", data, 0);
+        sse_hub_publish(app->ctx.events, "stats", data, 0);
     }
     memset(obs.mode, 0, sizeof(obs.mode));
     obs.lag_max_ms = obs.lag_sum_ms = obs.iter_max_ms = 0;
@@ -357,7 +356,7 @@ static void set_scalar(struct metric_family *f, double v)
 static void refresh_metrics(struct app *app)
 {
     struct cafe_stats cs;
-    cafe_stats(app->cafe, &cs);
+    cafe_stats(app->ctx.cafe, &cs);
     for (int m = 0; m < BREW_NMODES; m++) {
         const char *mv[] = {mode_label(m)};
         metrics_gauge_set(metrics_series(obs.in_flight, mv), cs.in_flight[m]);
@@ -379,7 +378,7 @@ static void refresh_metrics(struct app *app)
     set_scalar(obs.baristas, cs.baristas);
     set_scalar(obs.loop_blocked, (double)cs.loop_blocked_ns / 1e9);
 
-    const struct server_stats *ss = server_stats(app->server);
+    const struct server_stats *ss = server_stats(app->ctx.server);
     set_scalar(obs.conn_open, ss->open_connections);
     set_scalar(obs.conn_accepted, (double)ss->connections_accepted);
     set_scalar(obs.conn_rejected, (double)ss->connections_rejected);
@@ -391,7 +390,7 @@ static void refresh_metrics(struct app *app)
                       event_base_get_num_events(app->base, EVENT_BASE_COUNT_ADDED));
 
     struct sse_hub_stats st;
-    sse_hub_get_stats(app->events, &st);
+    sse_hub_get_stats(app->ctx.events, &st);
     set_scalar(obs.sse_subs, st.subscribers);
     set_scalar(obs.sse_cut, (double)st.cut);
     set_scalar(obs.sse_events, (double)st.events);
@@ -399,8 +398,9 @@ static void refresh_metrics(struct app *app)
     set_scalar(obs.sse_bytes, (double)st.bytes);
 }
 
-void observe_render_metrics(struct app *app, struct evbuffer *out)
+static void render_metrics(void *arg, struct evbuffer *out)
 {
+    struct app *app = arg;
     refresh_metrics(app);
     metrics_render(app->metrics, out);
 }
@@ -421,7 +421,7 @@ void observe_on_request_done(struct request *req, uint64_t duration_ns, void *ar
     metrics_counter_add(
         metrics_series(obs.requests, (const char *const[]){route, mode_label(mi), status}), 1);
     /* Event streams last as long as the client stays: not a latency. */
-    if (!(req->route && req->route->handler == handle_events))
+    if (!(req->route && req->route->kind == ROUTE_EVENTS))
         metrics_histogram_observe(obs.latency_s[mi], (double)duration_ns / 1e9);
     if (mi < BREW_NMODES)
         obs.mode[mi].requests++;
@@ -437,6 +437,8 @@ int observe_app_init(struct app *app)
     obs.period_start_ns = clock_ns();
     app->metrics = metrics_new();
     register_metrics(app);
+    app->ctx.render_metrics = render_metrics;
+    app->ctx.metrics_arg = app;
 
     struct sse_hub_config cfg;
     sse_hub_config_default(&cfg);
@@ -446,8 +448,8 @@ int observe_app_init(struct app *app)
     cfg.flush_ms = SSE_FLUSH_MS;
     cfg.real_precision = 6; /* rates and milliseconds: 6 digits say it all */
     cfg.heartbeat_ms = app->options->sse_heartbeat_ms;
-    app->events = sse_hub_new(app->base, &cfg);
-    cafe_set_observer(app->cafe, on_cafe_event, app);
+    app->ctx.events = sse_hub_new(app->base, &cfg);
+    cafe_set_observer(app->ctx.cafe, on_cafe_event, app);
 
     obs.monitor = loop_monitor_new(app->base, LOOP_PROBE_MS, on_loop_sample, app);
     static const struct timeval period = {STATS_PERIOD_MS / 1000, (STATS_PERIOD_MS % 1000) * 1000};
@@ -462,20 +464,21 @@ void observe_app_drain_begin(struct app *app)
     /* Streams never finish by themselves: end them now, with a last event
      * the dashboard shows, so the drain does not wait for them. Stop the
      * periodic timers too, so nothing of ours keeps the loop alive. */
-    sse_hub_close(app->events, "shutdown", json_pack("{s:s}", "reason", "server shutting down"));
+    sse_hub_close(app->ctx.events, "shutdown",
+                  json_pack("{s:s}", "reason", "server shutting down"));
     loop_monitor_stop(obs.monitor);
     event_del(obs.stats_timer);
 }
 
 void observe_app_free(struct app *app)
 {
-    cafe_set_observer(app->cafe, NULL, NULL);
+    cafe_set_observer(app->ctx.cafe, NULL, NULL);
     loop_monitor_free(obs.monitor);
     obs.monitor = NULL;
     event_free(obs.stats_timer);
     obs.stats_timer = NULL;
-    sse_hub_free(app->events);
-    app->events = NULL;
+    sse_hub_free(app->ctx.events);
+    app->ctx.events = NULL;
     metrics_free(app->metrics);
     app->metrics = NULL;
 }

@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "server/xmalloc.h"
+#include "base/xmalloc.h"
 
 /* A doubly linked FIFO of jobs; guarded by the pool lock. */
 struct job_list {

@@ -4,7 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "server/clock.h"
+#include "base/clock.h"
 
 /* A pool of barista threads for hands-on steps in thread mode
  * (asyncio.to_thread). The loop submits jobs; a barista "does" one by

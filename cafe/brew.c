@@ -1,5 +1,5 @@
 /* The brew scheduler: runs each order's recipe graph on the event loop in one
- * of three modes (SPEC "sync vs async vs thread").
+ * of three modes (docs/contract.md, "Modes").
  *
  * - sync: the whole recipe runs inside one loop callback, step after step,
  *   each a blocking sleep. Every other client stalls meanwhile -- the point.
@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
+#include "base/xmalloc.h"
 #include "cafe/cafe-internal.h"
-#include "server/log.h"
-#include "server/xmalloc.h"
 
 struct brew;
 
@@ -333,7 +333,7 @@ static void brew_advance(struct brew *b)
 }
 
 /* Sync mode: the whole recipe in one callback. The deadline can only be
- * checked between steps -- a blocked loop runs no timers (SPEC). */
+ * checked between steps -- a blocked loop runs no timers (docs/contract.md). */
 static void brew_run_sync(struct brew *b)
 {
     struct cafe *c = b->cafe;

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "server/xmalloc.h"
+#include "base/xmalloc.h"
 
 /* The built-in menu is written in the same JSON a --menu file uses, so both go
  * through one validating loader and GET /menu round-trips into --menu. */
@@ -370,7 +370,7 @@ const char *menu_flavour_names(const struct menu *m, char *buf, size_t len)
     return names_join(m->flavours[0], sizeof(m->flavours[0]), m->nflavours, buf, len);
 }
 
-/* Whole seconds print as integers ("seconds":5), as the SPEC's table writes them. */
+/* Whole seconds print as integers ("seconds":5), as docs/contract.md's table writes them. */
 json_t *json_seconds(double s)
 {
     return s == floor(s) ? json_integer((json_int_t)s) : json_real(s);

@@ -45,7 +45,7 @@ struct menu {
     char source[64]; /* "built-in" or the file's base name, for logs */
 };
 
-/* The built-in menu of the SPEC (latte, cappuccino, flat white, mocha,
+/* The built-in menu of docs/contract.md (latte, cappuccino, flat white, mocha,
  * pourover, drip, lunch; vanilla, chocolate, pistachio, caramel). */
 struct menu *menu_builtin(void);
 /* Reads a menu from a JSON file of the same shape GET /menu answers. Returns

@@ -5,8 +5,8 @@
 #include <strings.h>
 #include <sys/time.h>
 
+#include "base/xmalloc.h"
 #include "cafe/cafe-internal.h"
-#include "server/xmalloc.h"
 
 static const char *const mode_names[BREW_NMODES] = {
     [MODE_SYNC] = "sync", [MODE_ASYNC] = "async", [MODE_THREAD] = "thread"};

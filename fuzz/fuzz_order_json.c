@@ -13,7 +13,7 @@
 enum { F_BATCH = 1, F_JSON_TYPE = 2 };
 
 static struct menu *menu;
-static struct options options;
+static struct handler_ctx ctx;
 
 static void check_spec(const struct order_spec *s)
 {
@@ -44,7 +44,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     if (!menu) {
         menu = menu_builtin();
-        options.max_batch = 20;
+        ctx.max_batch = 20;
+        ctx.menu = menu;
     }
     unsigned flags = data[0];
     const char *in = (const char *)data + 1;
@@ -54,12 +55,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *body = nl ? nl + 1 : in;
     size_t blen = len - (size_t)(body - in);
 
-    struct app app = {.options = &options, .menu = menu};
     struct request req;
     memset(&req, 0, sizeof(req));
     arena_init(&req.arena);
     request_reset(&req);
-    req.app = &app;
+    req.app = &ctx;
     req.query = arena_strndup(&req.arena, in, qlen);
     req.body = arena_strndup(&req.arena, body, blen); /* NUL-terminated, as the parser leaves it */
     req.body_len = blen;
@@ -74,9 +74,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (flags & F_BATCH) {
         unsigned n = 0;
         json_t *root = body_json(&req, &e);
-        struct order_spec *specs = root ? batch_read(&req, &app, root, -1, &n, &e) : NULL;
+        struct order_spec *specs = root ? batch_read(&req, &ctx, root, -1, &n, &e) : NULL;
         if (specs) {
-            FUZZ_CHECK(n >= 1 && n <= options.max_batch);
+            FUZZ_CHECK(n >= 1 && n <= ctx.max_batch);
             for (unsigned i = 0; i < n; i++) {
                 check_spec(&specs[i]);
                 FUZZ_CHECK(specs[i].mode == specs[0].mode); /* one mode per batch */

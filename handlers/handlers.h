@@ -1,10 +1,51 @@
 #ifndef CAFE_HANDLERS_H
 #define CAFE_HANDLERS_H
 
+#include <stddef.h>
+
 #include "server/router.h"
 
-/* One function per resource; the route table in routes.c maps them. Each
- * handler reaches the application through (struct app *)req->app. */
+struct cafe;
+struct evbuffer;
+struct menu;
+struct server;
+struct sse_hub;
+struct static_files;
+
+/* What a handler may reach, through req->app: the parts app/ wires up at
+ * start-up. Handlers see no more of the application than this. */
+struct handler_ctx {
+    struct server *server;
+    struct cafe *cafe;
+    const struct menu *menu;
+    struct sse_hub *events;
+    struct static_files *static_files;
+    unsigned max_batch;  /* orders in one POST /orders (422 above) */
+    unsigned max_brews;  /* named in the 503 when the café is full */
+    unsigned max_queue;  /* named in the 503 when the baristas' queue is */
+    unsigned max_orders; /* named in the 404 for an order the book forgot */
+    char *menu_json;     /* GET /menu body, serialised once: the menu never changes */
+    size_t menu_json_len;
+    /* GET /metrics: appends the whole registry in Prometheus text format. */
+    void (*render_metrics)(void *arg, struct evbuffer *out);
+    void *metrics_arg;
+};
+
+/* struct route's kind: what each entry of the route table is. */
+enum route_kind {
+    ROUTE_HEALTH,
+    ROUTE_MENU,
+    ROUTE_ORDER, /* arg: the enum brew_mode it places orders in */
+    ROUTE_BATCH,
+    ROUTE_ORDERS_LIST,
+    ROUTE_ORDER_GET,
+    ROUTE_ORDER_CANCEL,
+    ROUTE_EVENTS,
+    ROUTE_METRICS,
+    ROUTE_STATIC,
+};
+
+/* One function per resource; the route table in routes.c maps them. */
 enum handler_status handle_healthz(struct request *req);
 enum handler_status handle_static(struct request *req);
 enum handler_status handle_menu(struct request *req);

@@ -1,6 +1,5 @@
 #include <stdio.h>
 
-#include "app/app.h"
 #include "handlers/handlers.h"
 #include "server/response.h"
 #include "server/server.h"
@@ -9,9 +8,9 @@
  * stops sending new work. */
 enum handler_status handle_healthz(struct request *req)
 {
-    struct app *app = req->app;
-    bool draining = server_draining(app->server);
-    const struct server_stats *st = server_stats(app->server);
+    struct handler_ctx *ctx = req->app;
+    bool draining = server_draining(ctx->server);
+    const struct server_stats *st = server_stats(ctx->server);
     char body[160];
     int n = snprintf(body, sizeof(body), "{\"status\":\"%s\",\"connections\":%u}\n",
                      draining ? "draining" : "ok", st->open_connections);

@@ -3,21 +3,20 @@
  * so it is serialised once and sent without copying. */
 #include <string.h>
 
-#include "app/app.h"
 #include "cafe/menu.h"
 #include "handlers/handlers.h"
 #include "server/response.h"
 
 enum handler_status handle_menu(struct request *req)
 {
-    struct app *app = req->app;
-    if (!app->menu_json) {
-        json_t *menu = menu_to_json(app->menu);
-        app->menu_json = json_dumps(menu, JSON_COMPACT);
+    struct handler_ctx *ctx = req->app;
+    if (!ctx->menu_json) {
+        json_t *menu = menu_to_json(ctx->menu);
+        ctx->menu_json = json_dumps(menu, JSON_COMPACT);
         json_decref(menu);
-        app->menu_json_len = strlen(app->menu_json);
+        ctx->menu_json_len = strlen(ctx->menu_json);
     }
     response_header(req, "Cache-Control", "max-age=60");
-    response_send_static(req, 200, "application/json", app->menu_json, app->menu_json_len);
+    response_send_static(req, 200, "application/json", ctx->menu_json, ctx->menu_json_len);
     return HANDLER_DONE;
 }

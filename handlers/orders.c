@@ -9,11 +9,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "app/app.h"
+#include "base/xmalloc.h"
 #include "cafe/cafe.h"
 #include "handlers/handlers.h"
 #include "server/response.h"
-#include "server/xmalloc.h"
 
 #define CUSTOMER_MAX 100        /* bytes */
 #define TIMEOUT_MAX  86400000LL /* ms: a day */
@@ -70,7 +69,7 @@ static bool body_looks_json(const struct request *req)
 
 /* Parses the body as JSON. Malformed -> 400; JSON_DECODE_ANY so that a
  * well-formed non-object ("latte", 42) is a shape problem (422), not a syntax
- * one, as the SPEC distinguishes them. */
+ * one, as docs/contract.md distinguishes them. */
 static json_t *body_json(struct request *req, struct input_error *e)
 {
     json_error_t jerr;
@@ -200,30 +199,24 @@ static bool query_wait(struct request *req)
 
 static enum brew_mode route_mode(const struct request *req)
 {
-    const char *p = req->route ? req->route->pattern : "";
-    if (strcmp(p, "/sync/order") == 0)
-        return MODE_SYNC;
-    if (strcmp(p, "/thread/order") == 0)
-        return MODE_THREAD;
-    return MODE_ASYNC;
+    return (enum brew_mode)req->route->arg; /* ROUTE_ORDER's */
 }
 
 /* 503 + Retry-After (added by response_problem) for an admission refusal. */
-static void answer_refused(struct request *req, const struct app *app, enum cafe_admit why)
+static void answer_refused(struct request *req, const struct handler_ctx *ctx, enum cafe_admit why)
 {
-    const struct options *o = app->options;
     switch (why) {
     case CAFE_CLOSED:
         response_problem(req, 503, NULL, "the café is closing; no new orders");
         break;
     case CAFE_BUSY:
         response_problem(req, 503, NULL, "too many brews in flight (at most %u); try again",
-                         o->max_brews);
+                         ctx->max_brews);
         break;
     case CAFE_QUEUE_FULL:
         response_problem(req, 503, NULL,
                          "every barista is busy and %u hands-on steps are queued; try again",
-                         o->max_queue);
+                         ctx->max_queue);
         break;
     case CAFE_OK:
         break;
@@ -305,12 +298,12 @@ static int order_read(struct request *req, const struct menu *m, struct order_sp
 
 enum handler_status handle_order_place(struct request *req)
 {
-    struct app *app = req->app;
+    struct handler_ctx *ctx = req->app;
     struct order_spec spec = {.mode = route_mode(req)};
     struct input_error e = {0};
     long long timeout;
     req->log_label = brew_mode_name(spec.mode);
-    if (order_read(req, app->menu, &spec, &e) < 0 ||
+    if (order_read(req, ctx->menu, &spec, &e) < 0 ||
         query_uint(req, "timeout_ms", -1, TIMEOUT_MAX, &timeout, &e) < 0) {
         answer_error(req, &e);
         return HANDLER_DONE;
@@ -318,9 +311,9 @@ enum handler_status handle_order_place(struct request *req)
     spec.timeout_ms = timeout;
 
     struct order *o;
-    enum cafe_admit verdict = cafe_order_place(app->cafe, &spec, &o);
+    enum cafe_admit verdict = cafe_order_place(ctx->cafe, &spec, &o);
     if (verdict != CAFE_OK) {
-        answer_refused(req, app, verdict);
+        answer_refused(req, ctx, verdict);
         return HANDLER_DONE;
     }
     if (!query_wait(req)) {
@@ -412,8 +405,9 @@ static void on_batch_abort(struct request *req, void *arg)
 /* Reads {"orders":[...], "mode":"async"}: n specs in the arena (customers
  * borrowed from root), or NULL. An invalid order rejects the whole batch,
  * naming its index. */
-static struct order_spec *batch_read(struct request *req, const struct app *app, json_t *root,
-                                     int64_t timeout_ms, unsigned *n, struct input_error *e)
+static struct order_spec *batch_read(struct request *req, const struct handler_ctx *ctx,
+                                     json_t *root, int64_t timeout_ms, unsigned *n,
+                                     struct input_error *e)
 {
     const char *key;
     json_t *v;
@@ -433,7 +427,7 @@ static struct order_spec *batch_read(struct request *req, const struct app *app,
     }
 
     json_t *orders = json_object_get(root, "orders");
-    unsigned max = app->options->max_batch;
+    unsigned max = ctx->max_batch;
     if (!json_is_array(orders) || json_array_size(orders) == 0 || json_array_size(orders) > max) {
         input_fail(e, 422, NULL, "orders must be an array of 1 to %u orders", max);
         return NULL;
@@ -449,7 +443,7 @@ static struct order_spec *batch_read(struct request *req, const struct app *app,
         specs[i].mode = (enum brew_mode)mode;
         specs[i].timeout_ms = timeout_ms;
         if (fields_from_json(v, where, &f, e) < 0 ||
-            fields_check(app->menu, &f, where, &specs[i], e) < 0) {
+            fields_check(ctx->menu, &f, where, &specs[i], e) < 0) {
             if (!e->extra)
                 e->extra = json_object();
             json_object_set_new(e->extra, "index", json_integer((json_int_t)i));
@@ -469,7 +463,7 @@ static bool wants_ndjson(struct request *req)
 
 enum handler_status handle_orders_batch(struct request *req)
 {
-    struct app *app = req->app;
+    struct handler_ctx *ctx = req->app;
     struct input_error e = {0};
     struct order_spec *specs = NULL;
     unsigned n = 0;
@@ -480,17 +474,17 @@ enum handler_status handle_orders_batch(struct request *req)
         goto fail;
     }
     if (query_uint(req, "timeout_ms", -1, TIMEOUT_MAX, &timeout, &e) < 0 ||
-        !(root = body_json(req, &e)) || !(specs = batch_read(req, app, root, timeout, &n, &e)))
+        !(root = body_json(req, &e)) || !(specs = batch_read(req, ctx, root, timeout, &n, &e)))
         goto fail;
     req->log_label = brew_mode_name(specs[0].mode);
 
     struct batch *b = xcalloc(1, sizeof(*b) + n * sizeof(b->orders[0]));
     /* Placed in request order, so they start in request order. */
-    enum cafe_admit verdict = cafe_orders_place(app->cafe, specs, n, b->orders);
+    enum cafe_admit verdict = cafe_orders_place(ctx->cafe, specs, n, b->orders);
     json_decref(root); /* the café copied the customers */
     if (verdict != CAFE_OK) {
         free(b);
-        answer_refused(req, app, verdict);
+        answer_refused(req, ctx, verdict);
         return HANDLER_DONE;
     }
     b->req = req;
@@ -524,7 +518,7 @@ static void list_append(struct order *o, void *arg)
 
 enum handler_status handle_orders_list(struct request *req)
 {
-    struct app *app = req->app;
+    struct handler_ctx *ctx = req->app;
     struct input_error e = {0};
     long long limit;
     const char *sname = request_query_param(req, "status");
@@ -542,7 +536,7 @@ enum handler_status handle_orders_list(struct request *req)
         return HANDLER_DONE;
     }
     json_t *a = json_array();
-    cafe_orders_each(app->cafe, status, limit > LIST_MAX ? LIST_MAX : (unsigned)limit, list_append,
+    cafe_orders_each(ctx->cafe, status, limit > LIST_MAX ? LIST_MAX : (unsigned)limit, list_append,
                      a);
     response_send_json(req, 200, json_pack("{s:o}", "orders", a));
     return HANDLER_DONE;
@@ -551,16 +545,16 @@ enum handler_status handle_orders_list(struct request *req)
 /* The order named by the path's last segment, or NULL after a 404. */
 static struct order *order_lookup(struct request *req)
 {
-    struct app *app = req->app;
+    struct handler_ctx *ctx = req->app;
     const char *p = req->route_param ? req->route_param : "";
     size_t n = strspn(p, "0123456789");
     struct order *o = NULL;
     if (n && n == strlen(p) && n <= 19)
-        o = cafe_order_find(app->cafe, strtoull(p, NULL, 10));
+        o = cafe_order_find(ctx->cafe, strtoull(p, NULL, 10));
     if (!o)
         response_problem(req, 404, NULL,
                          "no order %.32s here (the book keeps the most recent %u orders)", p,
-                         app->options->max_orders);
+                         ctx->max_orders);
     return o;
 }
 
@@ -574,13 +568,13 @@ enum handler_status handle_order_get(struct request *req)
 
 enum handler_status handle_order_cancel(struct request *req)
 {
-    struct app *app = req->app;
+    struct handler_ctx *ctx = req->app;
     struct order *o = order_lookup(req);
     if (!o)
         return HANDLER_DONE;
     /* Keep the order alive: cancelling answers (and may drop) its waiter. */
     order_ref(o);
-    if (cafe_order_cancel(app->cafe, o) == CANCEL_FINISHED)
+    if (cafe_order_cancel(ctx->cafe, o) == CANCEL_FINISHED)
         response_problem_ext(req, 409, NULL, json_pack("{s:o}", "order", order_to_json(o)),
                              "order %llu is already %s; nothing to cancel",
                              (unsigned long long)o->id, order_status_name(o->status));

@@ -10,10 +10,11 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "server/log.h"
+#include "base/log.h"
+#include "base/xmalloc.h"
+#include "server/access_log.h"
 #include "server/response.h"
 #include "server/server_internal.h"
-#include "server/xmalloc.h"
 
 static void conn_set_timer(struct conn *c, enum conn_timer kind)
 {
@@ -66,7 +67,7 @@ static void conn_finish_request(struct conn *c)
     struct request *req = &c->req;
     struct server *s = c->server;
     uint64_t duration = clock_ns() - req->start_ns;
-    log_access(req, c->peer, c->bytes_out, duration);
+    access_log_write(req, c->peer, c->bytes_out, duration);
     if (s->hooks.on_request_done)
         s->hooks.on_request_done(req, duration, s->hooks.app);
     request_reset(req);
@@ -234,8 +235,8 @@ void conn_on_drained(struct conn *c)
 
 void conn_on_eof(struct conn *c)
 {
-    /* The client stopped sending. A pending brew is business state: keep
-     * the order and still answer (half-closed clients read answers). */
+    /* The client stopped sending. A pending response still goes out:
+     * half-closed clients read answers. */
     c->peer_eof = true;
     if (c->closing && !c->req_active) {
         conn_close(c);
@@ -309,13 +310,13 @@ void conn_close(struct conn *c)
     struct server *s = c->server;
     struct request *req = &c->req;
     if (c->req_active && !req->finished) {
-        /* Tell the pending handler first: it detaches from its brew. */
+        /* Tell the pending handler first: it detaches from its work. */
         if (req->on_abort)
             req->on_abort(req, req->abort_arg);
         if (!req->status)
             req->status = 499; /* nginx's "client closed request" */
         uint64_t duration = clock_ns() - req->start_ns;
-        log_access(req, c->peer, c->bytes_out, duration);
+        access_log_write(req, c->peer, c->bytes_out, duration);
         if (s->hooks.on_request_done)
             s->hooks.on_request_done(req, duration, s->hooks.app);
     }

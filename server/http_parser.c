@@ -200,7 +200,7 @@ static int on_body(llhttp_t *ll, const char *at, size_t len)
                     p->limits->max_body_bytes);
     size_t need = req->body_len + len + 1;
     if (need > req->body_cap) { /* grow geometrically: many tiny chunks stay O(n) */
-        /* With a Content-Length, exactly that: a brewing connection keeps its
+        /* With a Content-Length, exactly that: a pending request keeps its
          * request, so slack here is memory per waiting client. */
         size_t cap = req->body_cap ? req->body_cap : p->expected_body ? p->expected_body + 1 : 256;
         while (cap < need)

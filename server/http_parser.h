@@ -5,8 +5,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "server/limits.h"
 #include "server/request.h"
-#include "server/server.h"
 
 /* The llhttp glue: bytes in, one struct request out at a time. Pure (no
  * sockets, no libevent), so it is unit-tested by feeding every request split

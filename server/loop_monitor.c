@@ -4,8 +4,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "base/xmalloc.h"
 #include "server/server.h"
-#include "server/xmalloc.h"
 
 struct loop_monitor {
     struct event *tick, *turn;

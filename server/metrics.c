@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/xmalloc.h"
+#include "base/xmalloc.h"
 
 #define HASH_SLOTS 64
 

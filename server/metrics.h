@@ -9,7 +9,7 @@ struct evbuffer;
  * 0.0.4 (prometheus.io/docs/instrumenting/exposition_formats). Loop-thread
  * only: nothing here locks. Families are registered once at start-up; a
  * series (one combination of label values) is created on first use and lives
- * as long as the registry. Knows nothing about coffee. */
+ * as long as the registry. Knows nothing of the application. */
 
 enum metric_type { METRIC_COUNTER, METRIC_GAUGE, METRIC_HISTOGRAM };
 

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "server/arena.h"
+#include "base/arena.h"
 
 enum http_method {
     METHOD_GET,
@@ -29,7 +29,7 @@ struct request;
 
 /* What a handler registers when it answers later: called once, on the loop
  * thread, if the connection goes away before the response is complete, so
- * the handler can detach from its brew or stream. The request is freed right
+ * the handler can detach from its work or stream. The request is freed right
  * after the hook returns. */
 typedef void (*request_abort_fn)(struct request *req, void *arg);
 

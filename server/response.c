@@ -178,7 +178,12 @@ static void write_head(struct request *req, struct conn *c, int status, const ch
     put_str(&h, http_reason(status));
     PUT_LIT(&h, "\r\nDate: ");
     put_str(&h, http_date());
-    PUT_LIT(&h, "\r\nServer: cafe-server\r\n");
+    PUT_LIT(&h, "\r\n");
+    if (c->server->hooks.name) {
+        PUT_LIT(&h, "Server: ");
+        put_str(&h, c->server->hooks.name);
+        PUT_LIT(&h, "\r\n");
+    }
     if (content_type) {
         PUT_LIT(&h, "Content-Type: ");
         put_str(&h, content_type);

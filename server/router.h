@@ -14,12 +14,16 @@ typedef enum handler_status (*handler_fn)(struct request *req);
 /* One entry in the greppable route table. pattern is a literal path; a
  * trailing "/" "*" captures one more segment (req->route_param), a trailing
  * "/" "**" the rest of the path (a prefix). label names the route in logs and
- * metrics ("/orders/:id"). */
+ * metrics ("/orders/:id"). kind and arg are the application's typed data
+ * about the route (what it is, and e.g. the mode it serves), so nothing needs
+ * to recognise a route by its pattern or its handler. */
 struct route {
     enum http_method method; /* METHOD_GET also answers HEAD */
     const char *pattern;
     handler_fn handler;
     const char *label;
+    int kind;
+    int arg;
 };
 
 struct route_match {

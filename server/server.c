@@ -12,9 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "server/log.h"
+#include "base/log.h"
+#include "base/xmalloc.h"
 #include "server/server_internal.h"
-#include "server/xmalloc.h"
 
 #define ACCEPT_RETRY_MS 100
 #define LINGER_MS       2000
@@ -146,7 +146,7 @@ int server_listen(struct server *s, const char *host, int port)
     struct addrinfo *res;
     int rc = getaddrinfo(host, service, &hints, &res);
     if (rc) {
-        fprintf(stderr, "cafe-server: cannot resolve %s: %s\n", host, gai_strerror(rc));
+        log_error("cannot resolve %s: %s", host, gai_strerror(rc));
         return -1;
     }
     for (struct addrinfo *ai = res; ai && !s->listener; ai = ai->ai_next)
@@ -157,7 +157,7 @@ int server_listen(struct server *s, const char *host, int port)
             (int)ai->ai_addrlen);
     freeaddrinfo(res);
     if (!s->listener) {
-        fprintf(stderr, "cafe-server: cannot listen on %s:%d: %s\n", host, port, strerror(errno));
+        log_error("cannot listen on %s:%d: %s", host, port, strerror(errno));
         return -1;
     }
     evconnlistener_set_error_cb(s->listener, on_accept_error);
@@ -182,7 +182,7 @@ void server_maybe_finish_drain(struct server *s)
     if (!s->draining || s->stats.open_connections > 0)
         return;
     if (!s->drain_expired && s->hooks.busy && s->hooks.busy(s->hooks.app)) {
-        struct timeval tv = {0, 20 * 1000}; /* poll: brews end on their own timers */
+        struct timeval tv = {0, 20 * 1000}; /* poll: the work ends on its own timers */
         event_add(s->drain_poll, &tv);
         return;
     }

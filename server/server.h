@@ -5,30 +5,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "server/clock.h"
+#include "base/clock.h"
+#include "server/limits.h"
 #include "server/router.h"
 
 struct event_base;
 
-/* Every limit and timeout of the HTTP engine (redis: limits are
- * configuration). Defaults follow nginx and Node; see server_limits_default(). */
-struct server_limits {
-    size_t max_header_bytes;    /* whole header block, request line included -> 431 */
-    unsigned max_header_fields; /* -> 431 */
-    size_t max_uri_bytes;       /* -> 414 */
-    size_t max_body_bytes;      /* -> 413, refused before it is read */
-    unsigned header_timeout_ms; /* total time to receive a header block */
-    unsigned idle_timeout_ms;   /* keep-alive idle, and no body progress */
-    unsigned write_timeout_ms;  /* a client that reads nothing for this long is cut */
-    unsigned max_connections;   /* above it: 503 + Retry-After, then close */
-    unsigned drain_timeout_ms;  /* SIGTERM: time given to in-flight work */
-    size_t max_output_bytes;    /* unread responses buffered before we stop reading */
-};
-
-void server_limits_default(struct server_limits *l);
-
 /* What the application plugs into the engine. All optional except routes. */
 struct server_hooks {
+    const char *name; /* the Server header's value, or NULL for none */
     const struct route *routes;
     size_t nroutes;
     void *app; /* copied to req->app */
@@ -39,7 +24,7 @@ struct server_hooks {
     /* The drain timeout expired: cancel whatever still runs, answering its
      * clients; the engine closes the remaining connections after this. */
     void (*on_drain_timeout)(void *app);
-    /* Draining: is work without a connection still running (brews placed
+    /* Draining: is work without a connection still running (orders placed
      * with ?wait=0)? The loop exits only when nothing is open and not busy. */
     bool (*busy)(void *app);
 };

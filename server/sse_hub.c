@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/xmalloc.h"
 #include "server/request.h"
 #include "server/response.h"
-#include "server/xmalloc.h"
 
 /* One framed piece of the stream, shared by the resume ring and the output
  * buffer of every subscriber whose socket did not take it at once. The count
@@ -301,7 +301,7 @@ struct sse_hub *sse_hub_new(struct event_base *base, const struct sse_hub_config
     hub->flush_ev = evtimer_new(base, on_flush, hub);
     /* The most urgent priority the base has (0): what is queued goes out
      * before the next callback of the turn, which may block the loop (a sync
-     * brew) -- the dashboard should see the stall as it happens, not after. */
+     * handler) -- subscribers should see the stall as it happens, not after. */
     event_priority_set(hub->flush_ev, 0);
     if (hub->cfg.heartbeat_ms) {
         struct timeval tv = {hub->cfg.heartbeat_ms / 1000, (hub->cfg.heartbeat_ms % 1000) * 1000};

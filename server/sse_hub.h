@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Server-Sent Events fan-out (engine layer: knows nothing about coffee).
+/* Server-Sent Events fan-out (engine layer: knows nothing of the application).
  *
  * Subscribers are pending requests streamed as text/event-stream. Published
  * events wait in a short batching window (one loop turn by default), where a

@@ -10,8 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/log.h"
+
+#include "base/xmalloc.h"
 #include "server/response.h"
-#include "server/xmalloc.h"
 
 #define MAX_FILES      4096
 #define MAX_FILE_BYTES (32u * 1024 * 1024)
@@ -83,12 +85,12 @@ static int add_file(struct static_files *sf, const char *file, const char *url,
                     const struct stat *st)
 {
     if (sf->n >= MAX_FILES || (size_t)st->st_size > MAX_FILE_BYTES) {
-        fprintf(stderr, "cafe-server: skipping %s (too many or too large static files)\n", file);
+        log_warn("skipping %s (too many or too large static files)", file);
         return 0;
     }
     char *data;
     if (read_whole(file, (size_t)st->st_size, &data) < 0) {
-        fprintf(stderr, "cafe-server: cannot read %s\n", file);
+        log_error("cannot read %s", file);
         return 0;
     }
     if (sf->n == sf->cap) {
@@ -139,7 +141,7 @@ struct static_files *static_files_load(const char *dir)
 {
     struct static_files *sf = xcalloc(1, sizeof(*sf));
     if (load_dir(sf, dir, "", 0) < 0) {
-        fprintf(stderr, "cafe-server: cannot read static directory %s\n", dir);
+        log_error("cannot read static directory %s", dir);
         static_files_free(sf);
         return NULL;
     }

@@ -13,10 +13,10 @@
 #include <cmocka.h>
 #include <event2/event.h>
 
+#include "base/log.h"
+#include "base/xmalloc.h"
 #include "cafe/baristas.h"
 #include "cafe/cafe.h"
-#include "server/log.h"
-#include "server/xmalloc.h"
 
 #define SCALE 0.004 /* one recipe second = 4 ms: lunch 40 ms async, 60 ms sync */
 #define U_MS  4
@@ -368,7 +368,7 @@ static void many_distinct_durations(void **state)
 
 int main(void)
 {
-    log_init(LOG_TEXT, false);
+    log_init(LOG_TEXT);
     log_set_slow_threshold_ms(0);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(lunch_in_each_mode),

@@ -1,4 +1,4 @@
-/* The menu: the built-in recipes of the SPEC, the --menu loader's validation
+/* The menu: the built-in recipes of docs/contract.md, the --menu loader's validation
  * (every rejection names what is wrong), and GET /menu's JSON round-tripping
  * into the loader. */
 #include <setjmp.h>
@@ -173,7 +173,7 @@ static void round_trip_through_json(void **state)
     assert_non_null(again);
     json_t *out2 = menu_to_json(again);
     assert_true(json_equal(out, out2));
-    /* whole seconds print as integers, as the SPEC's table writes them */
+    /* whole seconds print as integers, as docs/contract.md's table writes them */
     json_t *sec = json_object_get(
         json_array_get(json_object_get(json_array_get(json_object_get(out, "items"), 0), "steps"),
                        0),

@@ -12,9 +12,9 @@
 #include <cmocka.h>
 #include <event2/event.h>
 
+#include "base/log.h"
+#include "base/xmalloc.h"
 #include "cafe/cafe.h"
-#include "server/log.h"
-#include "server/xmalloc.h"
 
 struct fixture {
     struct event_base *base;
@@ -245,7 +245,7 @@ static void names_parse_both_ways(void **state)
 
 int main(void)
 {
-    log_init(LOG_TEXT, false);
+    log_init(LOG_TEXT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(ids_lookup_and_eviction), cmocka_unit_test(millions_stay_bounded),
         cmocka_unit_test(listing_newest_first),    cmocka_unit_test(admission_and_cancel_verdicts),

@@ -16,13 +16,13 @@ static enum handler_status h(struct request *req)
 }
 
 static const struct route routes[] = {
-    {METHOD_GET, "/menu", h, "/menu"},
-    {METHOD_POST, "/orders", h, "/orders"},
-    {METHOD_POST, "/sync/order", h, "/sync/order"},
-    {METHOD_GET, "/orders", h, "/orders"},
-    {METHOD_GET, "/orders/*", h, "/orders/:id"},
-    {METHOD_DELETE, "/orders/*", h, "/orders/:id"},
-    {METHOD_GET, "/**", h, "static"},
+    {METHOD_GET, "/menu", h, "/menu", 0, 0},
+    {METHOD_POST, "/orders", h, "/orders", 0, 0},
+    {METHOD_POST, "/sync/order", h, "/sync/order", 0, 0},
+    {METHOD_GET, "/orders", h, "/orders", 0, 0},
+    {METHOD_GET, "/orders/*", h, "/orders/:id", 0, 0},
+    {METHOD_DELETE, "/orders/*", h, "/orders/:id", 0, 0},
+    {METHOD_GET, "/**", h, "static", 0, 0},
 };
 #define N (sizeof(routes) / sizeof(routes[0]))
 

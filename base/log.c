@@ -1,4 +1,4 @@
-#include "server/log.h"
+#include "base/log.h"
 
 #include <event2/event.h>
 #include <jansson.h>
@@ -10,21 +10,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "server/request.h"
-#include "server/xmalloc.h"
+#include "base/xmalloc.h"
 
 #define LOG_BUFFER_MAX (64 * 1024)
 
 static struct {
     enum log_format format;
-    bool access;
     unsigned slow_ms;
     pthread_mutex_t lock;
     struct event *flush_ev; /* activated when the first line is buffered */
     pthread_t loop_thread;  /* only it may touch flush_ev: libevent runs unlocked */
     char *buf;
     size_t len, cap;
-} logger = {.access = true, .slow_ms = 100, .lock = PTHREAD_MUTEX_INITIALIZER};
+} logger = {.slow_ms = 100, .lock = PTHREAD_MUTEX_INITIALIZER};
 
 static void write_all(const char *p, size_t n)
 {
@@ -55,8 +53,7 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
     log_flush();
 }
 
-/* Appends one finished line; batched while attached to a loop. */
-static void emit(const char *line, size_t n)
+void log_write(const char *line, size_t n)
 {
     pthread_mutex_lock(&logger.lock);
     if (logger.len + n > logger.cap) {
@@ -74,7 +71,7 @@ static void emit(const char *line, size_t n)
     pthread_mutex_unlock(&logger.lock);
 }
 
-static void timestamp(char *out, size_t size)
+void log_timestamp(char *out, size_t size)
 {
     struct timespec ts;
     struct tm tm;
@@ -84,16 +81,15 @@ static void timestamp(char *out, size_t size)
     snprintf(out + n, size - n, ".%03ldZ", ts.tv_nsec / 1000000);
 }
 
-/* One JSON object per line; the reference is released. */
-static void emit_json(json_t *o)
+void log_write_json(json_t *o)
 {
     char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (!s)
         return;
     size_t n = strlen(s);
-    s[n] = '\n'; /* replaces the NUL: emit() takes a length */
-    emit(s, n + 1);
+    s[n] = '\n'; /* replaces the NUL: log_write() takes a length */
+    log_write(s, n + 1);
     free(s);
 }
 
@@ -102,15 +98,15 @@ __attribute__((format(printf, 2, 0))) static void log_line(const char *level, co
 {
     char msg[1024], ts[40], line[1280];
     vsnprintf(msg, sizeof(msg), fmt, ap);
-    timestamp(ts, sizeof(ts));
+    log_timestamp(ts, sizeof(ts));
     if (logger.format == LOG_JSON) {
         json_t *m = json_string(msg); /* a message may quote client bytes */
-        emit_json(json_pack("{s:s, s:s, s:o}", "time", ts, "level", level, "msg",
-                            m ? m : json_string("(not valid UTF-8)")));
+        log_write_json(json_pack("{s:s, s:s, s:o}", "time", ts, "level", level, "msg",
+                                 m ? m : json_string("(not valid UTF-8)")));
         return;
     }
     int n = snprintf(line, sizeof(line), "%s %s %s\n", ts, level, msg);
-    emit(line, n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1);
+    log_write(line, n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
 #define DEFINE_LOG(fn, level)                                                                      \
@@ -125,10 +121,14 @@ DEFINE_LOG(log_info, "info")
 DEFINE_LOG(log_warn, "warn")
 DEFINE_LOG(log_error, "error")
 
-void log_init(enum log_format format, bool access_log)
+void log_init(enum log_format format)
 {
     logger.format = format;
-    logger.access = access_log;
+}
+
+enum log_format log_get_format(void)
+{
+    return logger.format;
 }
 
 void log_attach(struct event_base *base)
@@ -145,35 +145,6 @@ void log_detach(void)
     if (logger.flush_ev)
         event_free(logger.flush_ev);
     logger.flush_ev = NULL;
-}
-
-void log_access(const struct request *req, const char *peer, uint64_t bytes, uint64_t duration_ns)
-{
-    if (!logger.access)
-        return;
-    char line[2048], ts[40];
-    timestamp(ts, sizeof(ts));
-    double ms = (double)duration_ns / 1e6;
-    const char *label = req->log_label ? req->log_label : "-";
-    /* The target is client data: cap it, and keep it one line of ASCII in
-     * either format. */
-    char target[256];
-    size_t i = 0;
-    for (const unsigned char *t = (const unsigned char *)req->target; *t && i < sizeof(target) - 1;
-         t++)
-        target[i++] = (*t < 0x20 || *t >= 0x7f || *t == '"') ? '?' : (char)*t;
-    target[i] = '\0';
-    if (logger.format == LOG_JSON) {
-        emit_json(json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:f, s:s}", "time", ts, "level",
-                            "access", "peer", peer, "method", req->method_name, "target", target,
-                            "status", req->status, "bytes", (json_int_t)bytes, "ms", ms, "mode",
-                            label));
-        return;
-    }
-    int n = snprintf(line, sizeof(line), "%s access %s \"%s %s HTTP/%u.%u\" %d %llu %.3fms %s\n",
-                     ts, peer, req->method_name, target, req->http_major, req->http_minor,
-                     req->status, (unsigned long long)bytes, ms, label);
-    emit(line, n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
 void log_set_slow_threshold_ms(unsigned ms)

@@ -1,10 +1,10 @@
-#include "server/arena.h"
+#include "base/arena.h"
 
 #include <stdalign.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/xmalloc.h"
+#include "base/xmalloc.h"
 
 struct arena_block {
     struct arena_block *next;

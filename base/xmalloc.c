@@ -1,4 +1,4 @@
-#include "server/xmalloc.h"
+#include "base/xmalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
