@@ -64,7 +64,9 @@ struct request {
     request_abort_fn on_abort;
     void *abort_arg;
     bool streaming, chunked, finished;
+    /* Set by the handler, read when the request is done. */
     const char *log_label; /* optional extra access-log field (e.g. the order mode) */
+    int tag;               /* the application's own datum about this request (0: none) */
 };
 
 /* Case-insensitive header lookup; the first match, or NULL. */
