@@ -338,11 +338,12 @@ void response_stream_start(struct request *req, int status, const char *content_
     req->streaming = true;
     req->generator = gen;
     write_head(req, out, status, content_type, -1, req->chunked);
+    if (req->method == METHOD_HEAD) {
+        response_stream_end(req); /* the head alone */
+        return;
+    }
+    http1_sent(req); /* before streaming: no proceed is owed for the head */
     http1_stream_started(req);
-    if (req->method == METHOD_HEAD)
-        response_stream_end(req);
-    else
-        http1_sent(req);
 }
 
 void response_stream_begin(struct request *req, int status, const char *content_type, bool chunked)

@@ -9,8 +9,9 @@
 
 /* Responding. Every function here is loop-thread only. A request is answered
  * exactly once: one response_send*() or response_problem(), or one
- * response_stream_begin() ... response_stream_end(). HEAD requests get the
- * same headers with the body dropped, by the engine. */
+ * response_stream_start() ... response_stream_end(); later calls, and calls
+ * after the connection closed, do nothing. HEAD requests get the same headers
+ * with the body dropped, by the engine. */
 
 /* Adds a response header (name and value copied). Call before sending. */
 void response_header(struct request *req, const char *name, const char *fmt, ...)

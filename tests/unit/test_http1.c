@@ -111,12 +111,25 @@ static enum handler_status on_stream(struct request *req)
     return HANDLER_PENDING;
 }
 
+/* A stream whose data comes later (like an event stream): it starts with
+ * nothing to write. */
+static struct request *quiet_req;
+
+static enum handler_status on_quiet(struct request *req)
+{
+    quiet_req = req;
+    stream = (struct test_stream){{stream_proceed, stream_stop}, 0, 0};
+    response_stream_start(req, 200, "text/plain", true, &stream.gen);
+    return HANDLER_PENDING;
+}
+
 static const struct route routes[] = {
     {METHOD_GET, "/hello", on_hello, "/hello", 0, 0},
     {METHOD_GET, "/big", on_big, "/big", 0, 0},
     {METHOD_POST, "/echo", on_echo, "/echo", 0, 0},
     {METHOD_GET, "/pending", on_pending, "/pending", 0, 0},
     {METHOD_GET, "/stream", on_stream, "/stream", 0, 0},
+    {METHOD_GET, "/quiet", on_quiet, "/quiet", 0, 0},
 };
 
 static void on_done(struct request *req, uint64_t ns, void *app)
@@ -530,6 +543,29 @@ static void stream_proceeds(void **state)
     free(expect_responses(s, 1));
 }
 
+/* proceed answers a write that returned false, nothing else: not the head,
+ * not a write that went out whole (breaks if the head makes one owed). */
+static void stream_proceed_only_when_owed(void **state)
+{
+    struct sock *s = stream_sock = connect_client();
+    fake_send(s, GET("/quiet"));
+    fake_run(base);
+    assert_int_equal(proceeds, 0);
+    assert_true(response_stream_write(quiet_req, "late", 4)); /* outside a batch: all out */
+    fake_run(base);
+    assert_int_equal(proceeds, 0);
+    s->room = 0;
+    assert_false(response_stream_write(quiet_req, "more", 4));
+    fake_run(base);
+    assert_int_equal(proceeds, 0); /* its bytes still wait */
+    fake_make_room(s, SIZE_MAX);
+    fake_run(base);
+    assert_int_equal(proceeds, 1); /* ended by the generator: stream.total is 0 */
+    char *text = expect_responses(s, 1);
+    assert_non_null(strstr(text, "4\r\nlate\r\n4\r\nmore\r\n0\r\n\r\n"));
+    free(text);
+}
+
 /* The client leaves mid-stream: stop runs once, proceed never again (breaks
  * if close forgets the generator). */
 static void stream_stops(void **state)
@@ -608,6 +644,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(expect_continue, setup, teardown),
         cmocka_unit_test_setup_teardown(head_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(stream_proceeds, setup, teardown),
+        cmocka_unit_test_setup_teardown(stream_proceed_only_when_owed, setup, teardown),
         cmocka_unit_test_setup_teardown(stream_stops, setup, teardown),
         cmocka_unit_test_setup_teardown(stream_write_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(drain, setup, teardown),
