@@ -24,8 +24,7 @@ struct sse_blob {
     struct list node;    /* hub->events, oldest first; unlinked for a batch */
     struct sse_hub *hub; /* valid while the blob is linked */
     unsigned refs;
-    uint64_t id;  /* an event's id; 0 for a batch */
-    uint64_t end; /* the hub's byte count just after this event */
+    uint64_t end; /* an event's: the hub's byte count just after it */
     size_t len;
     char data[];
 };
@@ -71,12 +70,11 @@ void sse_hub_config_default(struct sse_hub_config *cfg)
     cfg->real_precision = 0;
 }
 
-static struct sse_blob *blob_new(uint64_t id, size_t len)
+static struct sse_blob *blob_new(size_t len)
 {
     struct sse_blob *b = xmalloc(sizeof(*b) + len + 1);
     b->node = (struct list){NULL, NULL};
     b->refs = 1;
-    b->id = id;
     b->end = 0;
     b->len = len;
     return b;
@@ -235,7 +233,7 @@ long sse_hub_resume_count(const struct sse_hub *hub, uint64_t last_id)
     return (long)(newest - last_id);
 }
 
-/* Frames one pending event into a new ring blob with the next id. */
+/* Frames one pending event into a new event blob with the next id. */
 static struct sse_blob *pending_frame(struct sse_hub *hub, struct sse_pending *p)
 {
     size_t flags = JSON_COMPACT | JSON_ENCODE_ANY;
@@ -246,7 +244,7 @@ static struct sse_blob *pending_frame(struct sse_hub *hub, struct sse_pending *p
     size_t data_len = strlen(data);
     uint64_t id = ++hub->st.last_id;
     size_t len = sse_frame(NULL, 0, id, p->event, data, data_len);
-    struct sse_blob *b = blob_new(id, len);
+    struct sse_blob *b = blob_new(len);
     sse_frame(b->data, len + 1, id, p->event, data, data_len);
     free(json);
     return b;
@@ -325,7 +323,7 @@ void sse_hub_flush(struct sse_hub *hub)
 
     struct sse_blob *batch = first;
     if (n > 1) {
-        batch = blob_new(0, total);
+        batch = blob_new(total);
         size_t off = 0;
         for (struct sse_blob *b = first; b; b = event_after(hub, b)) {
             memcpy(batch->data + off, b->data, b->len);
