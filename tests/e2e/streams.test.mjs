@@ -1,10 +1,11 @@
-// A streamed response is not an idle connection (issue 13): GET /events was
-// cut by the idle keep-alive deadline (5.0 s with the defaults, 1.5 s with
-// --idle-timeout-ms 1500) although a stats event flows every second, as a
-// stale idle deadline was taken for the end of a lingering close. A stream
-// has no deadline; it still holds a connection, so it counts against
-// --max-connections. Both tests fail on a server where the idle deadline
-// cuts streams.
+// Streamed responses over real sockets. A stream is not an idle connection
+// (issue 13): GET /events was cut by the idle keep-alive deadline (5.0 s with
+// the defaults, 1.5 s with --idle-timeout-ms 1500) although a stats event
+// flows every second, as a stale idle deadline was taken for the end of a
+// lingering close. A stream has no deadline; it still holds a connection, so
+// it counts against --max-connections. The first two tests fail on a server
+// where the idle deadline cuts streams. An NDJSON batch is a stream too: each
+// order's line goes out as it completes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -63,6 +64,37 @@ test('an event stream counts against --max-connections: the next connection gets
       const again = await rawExchange(s.port, 'GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n');
       return parseResponses(again.data)[0]?.status === 200;
     }, 5000, 'a connection after the stream closed');
+  } finally {
+    await s.stop();
+  }
+});
+
+test('an NDJSON batch sends each line as its order completes (buffering them to the end fails)', async () => {
+  const s = await startServer(['--time-scale', '0.2']); // drip 0.8 s, lunch 2 s
+  try {
+    const body = JSON.stringify({ orders: [{ item: 'lunch' }, { item: 'drip' }], mode: 'async' });
+    const sock = net.connect(s.port, '127.0.0.1');
+    sock.setEncoding('latin1');
+    let raw = '';
+    const lines = []; // [{at, item}]
+    const ended = new Promise((resolve, reject) => {
+      sock.on('data', (d) => {
+        raw += d;
+        for (const m of raw.matchAll(/\{"id":\d+,"item":"(\w+)"/g))
+          if (!lines.some((l) => l.index === m.index)) lines.push({ index: m.index, item: m[1], at: Date.now() });
+        if (raw.endsWith('\r\n0\r\n\r\n')) resolve();
+      });
+      sock.on('error', reject);
+    });
+    sock.write(`POST /orders?stream=1 HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${body.length}\r\n\r\n${body}`);
+    await ended;
+    sock.destroy();
+    assert.match(raw, /^HTTP\/1\.1 200 /);
+    assert.match(raw, /\r\nTransfer-Encoding: chunked\r\n/i);
+    assert.deepEqual(lines.map((l) => l.item), ['drip', 'lunch']);
+    const gap = lines[1].at - lines[0].at; // 1.2 s ideally; late timers shift both lines alike
+    assert.ok(gap >= 600, `the drip line came only ${gap} ms before the lunch line`);
   } finally {
     await s.stop();
   }
