@@ -160,6 +160,14 @@ static bool has_nul(const char *s, size_t n)
     return memchr(s, '\0', n) != NULL;
 }
 
+/* Valid UTF-8 without NUL, by jansson's own check. */
+static bool utf8_ok(const char *s, size_t n)
+{
+    json_t *j = has_nul(s, n) ? NULL : json_stringn(s, n);
+    json_decref(j);
+    return j != NULL;
+}
+
 /* A copy of a name-like value into buf (cap bytes with the NUL), or false. */
 static bool copy_name(char *buf, size_t cap, const char *s, size_t n)
 {
@@ -288,8 +296,10 @@ static int decode_order(struct decoder *d, const struct menu *m, struct order *o
         return fail(d, "field timed_out: not 0 or 1");
     o->timed_out = timed_out;
     if (d->value[F_REASON]) {
-        if (d->len[F_REASON] > ORDER_REASON_MAX || has_nul(d->value[F_REASON], d->len[F_REASON]))
-            return fail(d, "field reason: longer than %d bytes or holds a NUL", ORDER_REASON_MAX);
+        /* The reason goes into the order's message, a JSON string: UTF-8. */
+        if (d->len[F_REASON] > ORDER_REASON_MAX || !utf8_ok(d->value[F_REASON], d->len[F_REASON]))
+            return fail(d, "field reason: longer than %d bytes, or not UTF-8 without NUL",
+                        ORDER_REASON_MAX);
         o->reason = o->reason_buf = xstrndup(d->value[F_REASON], d->len[F_REASON]);
     }
     if (!parse_int(d->value[F_ACCEPTED], d->len[F_ACCEPTED], 0, INT64_MAX, &accepted))

@@ -77,7 +77,7 @@ static inline bool world_store_up(struct world *w, unsigned ms)
     return world_store_stats(w).up;
 }
 
-static inline struct world *world_new(enum store_kind kind, const struct redis_server *redis,
+static inline struct world *world_new(enum store_kind kind, const struct redis_server *server,
                                       const struct world_opts *opts)
 {
     struct world_opts o = opts ? *opts : (struct world_opts){0};
@@ -93,7 +93,7 @@ static inline struct world *world_new(enum store_kind kind, const struct redis_s
                               .replica_id = o.replica ? o.replica : "a"};
     if (kind == KIND_REDIS) {
         char url[64], err[256];
-        snprintf(url, sizeof(url), "redis://127.0.0.1:%d", redis->port);
+        snprintf(url, sizeof(url), "redis://127.0.0.1:%d", server->port);
         struct store_redis_config rc = {.url = url,
                                         .prefix = o.prefix ? o.prefix : "test:",
                                         .replica = cfg.replica_id,

@@ -25,27 +25,10 @@
 #include <cmocka.h>
 
 #include "base/log.h"
+#include "tests/lib/redis_fixture.h"
 #include "tests/lib/store_world.h"
 
 #define LOOP_GAP_MAX_MS 150 /* a loop turn never waits this long (ASan, a loaded machine) */
-
-static struct redis_server redis;
-
-static int setup_aof(void **state)
-{
-    return redis_server_start(&redis, true);
-}
-
-static int setup_plain(void **state)
-{
-    return redis_server_start(&redis, false);
-}
-
-static int teardown(void **state)
-{
-    redis_server_stop(&redis);
-    return 0;
-}
 
 static struct world *world_up(const struct world_opts *o)
 {
@@ -409,10 +392,8 @@ static void bad_urls_are_refused_and_nothing_listening_is_down(void **state)
 
 int main(void)
 {
-    if (!redis_server_available()) {
-        fprintf(stderr, "redis-server is not installed (scripts/setup.sh test): skipped\n");
+    if (redis_missing())
         return 77;
-    }
     log_init(LOG_TEXT);
     log_set_slow_threshold_ms(0);
     const struct CMUnitTest tests[] = {

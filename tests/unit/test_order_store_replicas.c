@@ -26,25 +26,8 @@
 #include <cmocka.h>
 
 #include "base/log.h"
+#include "tests/lib/redis_fixture.h"
 #include "tests/lib/store_world.h"
-
-static struct redis_server redis;
-
-static int setup_plain(void **state)
-{
-    return redis_server_start(&redis, false);
-}
-
-static int setup_aof(void **state)
-{
-    return redis_server_start(&redis, true);
-}
-
-static int teardown(void **state)
-{
-    redis_server_stop(&redis);
-    return 0;
-}
 
 static struct world *replica(const char *id, const struct world_opts *base)
 {
@@ -323,10 +306,8 @@ static void everything_restarted_keeps_what_was_acknowledged(void **state)
 
 int main(void)
 {
-    if (!redis_server_available()) {
-        fprintf(stderr, "redis-server is not installed (scripts/setup.sh test): skipped\n");
+    if (redis_missing())
         return 77;
-    }
     log_init(LOG_TEXT);
     log_set_slow_threshold_ms(0);
     const struct CMUnitTest tests[] = {
