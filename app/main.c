@@ -116,14 +116,7 @@ static void on_drain_timeout(void *arg)
 static bool cafe_busy(void *arg)
 {
     struct app *app = app_of(arg);
-    if (!app->ctx.cafe)
-        return false;
-    struct cafe_stats st;
-    cafe_stats(app->ctx.cafe, &st);
-    unsigned n = 0;
-    for (int m = 0; m < BREW_NMODES; m++)
-        n += st.in_flight[m];
-    return n > 0;
+    return app->ctx.cafe && cafe_in_flight(app->ctx.cafe) > 0;
 }
 
 int main(int argc, char **argv)

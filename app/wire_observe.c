@@ -164,21 +164,18 @@ static void on_stats_timer(evutil_socket_t fd, short what, void *arg)
         struct cafe_stats cs;
         cafe_stats(app->ctx.cafe, &cs);
         json_t *modes = json_object();
-        unsigned total_in_flight = 0;
-        for (int m = 0; m < BREW_NMODES; m++) {
+        for (int m = 0; m < BREW_NMODES; m++)
             json_object_set_new(modes, mode_label(m),
                                 stats_mode_json(&obs.mode[m], secs, cs.in_flight[m]));
-            total_in_flight += cs.in_flight[m];
-        }
         const struct server_stats *ss = server_stats(app->ctx.server);
         json_t *data = json_pack(
             "{s:I, s:f, s:o, s:{s:f, s:f}, s:{s:f}, s:i, s:i, s:i, s:i, s:i, s:I}", "t",
             (json_int_t)now_unix_ms(), "interval_s", secs, "modes", modes, "lag_ms", "max",
             obs.lag_max_ms, "avg", obs.lag_n ? obs.lag_sum_ms / obs.lag_n : 0.0, "iteration_ms",
-            "max", obs.iter_max_ms, "in_flight", (json_int_t)total_in_flight, "queue_depth",
-            (json_int_t)cs.barista_queue, "baristas_busy", (json_int_t)cs.baristas_busy, "baristas",
-            (json_int_t)cs.baristas, "connections", (json_int_t)ss->open_connections, "requests",
-            (json_int_t)ss->requests);
+            "max", obs.iter_max_ms, "in_flight", (json_int_t)cafe_in_flight(app->ctx.cafe),
+            "queue_depth", (json_int_t)cs.barista_queue, "baristas_busy",
+            (json_int_t)cs.baristas_busy, "baristas", (json_int_t)cs.baristas, "connections",
+            (json_int_t)ss->open_connections, "requests", (json_int_t)ss->requests);
         sse_hub_publish(app->ctx.events, "stats", data, 0);
     }
     memset(obs.mode, 0, sizeof(obs.mode));

@@ -181,6 +181,8 @@ struct cafe_stats {
     uint64_t loop_blocked_ns; /* time sync/async hands-on work held the loop */
 };
 void cafe_stats(const struct cafe *c, struct cafe_stats *st);
+/* Unfinished orders (queued + brewing) of every mode: what max_brews bounds. */
+unsigned cafe_in_flight(const struct cafe *c);
 
 /* Names used on the wire: "sync"/"async"/"thread", "queued"/"brewing"/... */
 const char *brew_mode_name(enum brew_mode m);
