@@ -4,11 +4,39 @@
 #include <stdint.h>
 
 #include "app/options.h"
+#include "app/stats_window.h"
+#include "base/list.h"
 #include "handlers/handlers.h"
 
+struct event;
 struct event_base;
+struct loop_monitor;
 struct menu;
+struct metric_family;
+struct metric_series;
 struct metrics;
+struct request;
+
+#define APP_NMODE_LABELS (BREW_NMODES + 1) /* the modes, then "none" (not an order) */
+
+/* The metrics export's registry and the families it updates by hand (the
+ * rest are mirrored from the other modules' counters before each scrape). */
+struct app_metrics {
+    struct metrics *registry;
+    struct metric_family *requests, *latency, *in_flight, *placed, *finished, *refused, *live,
+        *queue_depth, *baristas_busy, *baristas, *loop_blocked, *conn_open, *conn_accepted,
+        *conn_rejected, *parse_errors, *lag, *lag_last, *iteration, *loop_events, *sse_subs,
+        *sse_cut, *sse_events, *sse_coalesced, *sse_bytes, *build_info, *start_time, *config_limit;
+    struct metric_series *lag_s, *lag_last_s, *iteration_s;
+    struct metric_series *latency_s[APP_NMODE_LABELS];
+};
+
+/* The request that completed last, named in the lag warning: a handler that
+ * blocks the loop completes right before the late timer fires. Static
+ * strings only, so noting a request costs three stores. */
+struct app_last_request {
+    const char *method, *route, *mode;
+};
 
 /* The whole application, owned by main(). Handlers see only ctx (req->app
  * points at it). */
@@ -17,8 +45,20 @@ struct app {
     struct event_base *base;
     const struct options *options;
     struct menu *menu; /* the menu ctx.menu shows, owned here */
-    struct metrics *metrics;
+
+    /* Observability (app/wire_observe.c and the files it wires). */
+    struct app_metrics metrics;   /* app/metrics_export.c */
+    struct stats_window stats;    /* app/stats_window.c, published by app/event_bridge.c */
+    struct event *stats_timer;    /* app/event_bridge.c: the "stats" event */
+    struct loop_monitor *monitor; /* app/lag_warning.c */
+    struct app_last_request last; /* app/lag_warning.c */
 };
+
+/* The engine's hooks get hooks.app: the handlers' context inside struct app. */
+static inline struct app *app_of(void *ctx)
+{
+    return container_of(ctx, struct app, ctx);
+}
 
 /* Café wiring (app/wire_cafe.c): menu, order book, brew scheduler, baristas. */
 int cafe_app_init(struct app *app);           /* 0, or -1 after printing why */
@@ -27,10 +67,37 @@ void cafe_app_drain_timeout(struct app *app); /* cancel what still brews, answer
 void cafe_app_free(struct app *app);
 
 /* Observability wiring (app/wire_observe.c): metrics, event stream, loop lag. */
-struct request;
 int observe_app_init(struct app *app);
-void observe_app_drain_begin(struct app *app); /* end event streams */
+void observe_app_drain_begin(struct app *app); /* end event streams, stop the timers */
 void observe_on_request_done(struct request *req, uint64_t duration_ns, void *app);
 void observe_app_free(struct app *app);
+
+/* The café -> SSE bridge (app/event_bridge.c): the hub behind GET /events,
+ * every order transition published on it (coalesced per order), and the
+ * "stats" event each period from app->stats. */
+void event_bridge_init(struct app *app);
+void event_bridge_drain(struct app *app); /* a last "shutdown" event, streams ended */
+void event_bridge_free(struct app *app);
+
+/* The metrics export (app/metrics_export.c): every family GET /metrics shows,
+ * the limits from the options table, refreshed from the modules before each
+ * scrape. */
+void metrics_export_init(struct app *app);
+/* A request answered: by route label, mode (-1: not an order) and status. */
+void metrics_export_request(struct app *app, const char *route, int mode, int status,
+                            uint64_t duration_ns, bool stream);
+void metrics_export_loop_lag(struct app *app, double ms);
+void metrics_export_loop_iteration(struct app *app, double ms);
+void metrics_export_free(struct app *app);
+/* "sync", "async", "thread", or "none" for any other value. */
+const char *app_mode_label(int mode);
+
+/* The loop monitor and its warning (app/lag_warning.c): lag and iteration
+ * samples go to the metrics and the stats window; a lag past
+ * --slow-callback-ms is logged naming the last request. */
+void lag_warning_init(struct app *app);
+void lag_warning_note_request(struct app *app, const char *method, const char *route, int mode);
+void lag_warning_stop(struct app *app);
+void lag_warning_free(struct app *app);
 
 #endif

@@ -95,12 +95,6 @@ static void find_static_dir(struct options *o)
     }
 }
 
-/* The engine's hooks get req->app, the handlers' context inside struct app. */
-static struct app *app_of(void *ctx)
-{
-    return container_of(ctx, struct app, ctx);
-}
-
 static void on_drain_begin(void *arg)
 {
     struct app *app = app_of(arg);

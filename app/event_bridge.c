@@ -1,0 +1,126 @@
+/* The café -> SSE bridge: the hub behind GET /events, every order transition
+ * published on it, and the "stats" event once a period (docs/contract.md,
+ * "Events"). Loop thread only. */
+#include <event2/event.h>
+#include <time.h>
+
+#include "app/app.h"
+#include "base/clock.h"
+#include "cafe/cafe.h"
+#include "server/server.h"
+#include "server/sse_hub.h"
+
+#define STATS_PERIOD_MS 1000 /* the "stats" event */
+#define SSE_FLUSH_MS    0    /* batching window: one write per subscriber per loop turn */
+#define SSE_RING        512  /* events kept for Last-Event-ID */
+
+static void on_cafe_event(const struct order *o, enum cafe_event ev, int step, void *arg)
+{
+    struct app *app = arg;
+    if (ev == CAFE_ORDER_READY)
+        stats_window_finished(&app->stats, (int)o->mode,
+                              (double)(o->finished_ns - o->accepted_ns) / 1e6);
+    if (sse_hub_subscriber_count(app->ctx.events) == 0) {
+        /* Nobody listens: skip building the JSON (it costs the loop under a
+         * flood) and let a later resume resync instead. */
+        sse_hub_skip(app->ctx.events);
+        return;
+    }
+    /* Every transition carries the whole order, so the newest one per order
+     * replaces older unsent ones (key = id) without losing state: under a
+     * flood the stream sends at most one snapshot per order per window. */
+    const char *step_name =
+        step >= 0 && (unsigned)step < o->item->nsteps ? o->item->steps[step].name : NULL;
+    json_t *data = json_pack("{s:s, s:s?, s:o}", "event", cafe_event_name(ev), "step", step_name,
+                             "order", order_to_json(o));
+    sse_hub_publish(app->ctx.events, "order", data, o->id);
+}
+
+static json_t *mode_json(const struct stats_mode_summary *s, unsigned in_flight)
+{
+    return json_pack("{s:f, s:f, s:i, s:i, s:{s:f, s:f, s:f, s:f}}", "orders_per_s",
+                     s->orders_per_s, "requests_per_s", s->requests_per_s, "finished",
+                     (json_int_t)s->finished, "in_flight", (json_int_t)in_flight, "latency_ms",
+                     "avg", s->latency_avg_ms, "p50", s->latency_p50_ms, "p95", s->latency_p95_ms,
+                     "max", s->latency_max_ms);
+}
+
+static double now_unix_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void publish_stats(struct app *app, double secs)
+{
+    struct stats_window *w = &app->stats;
+    struct cafe_stats cs;
+    cafe_stats(app->ctx.cafe, &cs);
+    json_t *modes = json_object();
+    for (int m = 0; m < BREW_NMODES; m++) {
+        struct stats_mode_summary s;
+        stats_window_summarise(w, m, secs, &s);
+        json_object_set_new(modes, brew_mode_name((enum brew_mode)m),
+                            mode_json(&s, cs.in_flight[m]));
+    }
+    const struct server_stats *ss = server_stats(app->ctx.server);
+    json_t *data = json_pack(
+        "{s:I, s:f, s:o, s:{s:f, s:f}, s:{s:f}, s:i, s:i, s:i, s:i, s:i, s:I}", "t",
+        (json_int_t)now_unix_ms(), "interval_s", secs, "modes", modes, "lag_ms", "max",
+        w->lag_max_ms, "avg", w->lag_n ? w->lag_sum_ms / w->lag_n : 0.0, "iteration_ms", "max",
+        w->iteration_max_ms, "in_flight", (json_int_t)cafe_in_flight(app->ctx.cafe), "queue_depth",
+        (json_int_t)cs.barista_queue, "baristas_busy", (json_int_t)cs.baristas_busy, "baristas",
+        (json_int_t)cs.baristas, "connections", (json_int_t)ss->open_connections, "requests",
+        (json_int_t)ss->requests);
+    sse_hub_publish(app->ctx.events, "stats", data, 0);
+}
+
+/* Each period: the summary to whoever listens (a period nobody saw is not
+ * worth keeping for a resume), then a fresh window. */
+static void on_stats_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct app *app = arg;
+    uint64_t now = clock_ns();
+    if (sse_hub_subscriber_count(app->ctx.events) > 0)
+        publish_stats(app, stats_window_seconds(&app->stats, now));
+    stats_window_restart(&app->stats, now);
+}
+
+void event_bridge_init(struct app *app)
+{
+    struct sse_hub_config cfg;
+    sse_hub_config_default(&cfg);
+    cfg.max_backlog = app->options->sse_max_backlog;
+    cfg.heartbeat_ms = app->options->sse_heartbeat_ms;
+    cfg.ring_size = SSE_RING;
+    cfg.flush_ms = SSE_FLUSH_MS;
+    cfg.real_precision = 6; /* rates and milliseconds: 6 digits say it all */
+    app->ctx.events = sse_hub_new(app->base, &cfg);
+    cafe_set_observer(app->ctx.cafe, on_cafe_event, app);
+
+    const struct timeval period = timeval_from_ms(STATS_PERIOD_MS);
+    app->stats_timer = event_new(app->base, -1, EV_PERSIST, on_stats_timer, app);
+    event_priority_set(app->stats_timer, 0); /* before a blocking callback of its turn */
+    event_add(app->stats_timer, &period);
+}
+
+void event_bridge_drain(struct app *app)
+{
+    /* Streams never finish by themselves: end them now, with a last event
+     * the dashboard shows, so the drain does not wait for them. The stats
+     * timer stops too, so nothing of ours keeps the loop alive. */
+    sse_hub_close(app->ctx.events, "shutdown",
+                  json_pack("{s:s}", "reason", "server shutting down"));
+    event_del(app->stats_timer);
+}
+
+void event_bridge_free(struct app *app)
+{
+    cafe_set_observer(app->ctx.cafe, NULL, NULL);
+    if (app->stats_timer)
+        event_free(app->stats_timer);
+    app->stats_timer = NULL;
+    sse_hub_free(app->ctx.events);
+    app->ctx.events = NULL;
+}
