@@ -38,6 +38,18 @@ struct app_last_request {
     const char *method, *route, *mode;
 };
 
+/* The café -> SSE bridge's state. The latest transition of one order waits
+ * in `held` until another order moves or the loop turn ends, so that an
+ * order's several transitions in one turn (queued, brewing, step started)
+ * cost one JSON snapshot, not three. */
+struct event_bridge {
+    struct event *stats_timer; /* the "stats" event, once a period */
+    struct event *release;     /* end of the turn: publish what is held */
+    struct order *held;        /* a reference, or NULL */
+    int held_event;            /* enum cafe_event */
+    int held_step;
+};
+
 /* The whole application, owned by main(). Handlers see only ctx (req->app
  * points at it). */
 struct app {
@@ -49,7 +61,7 @@ struct app {
     /* Observability (app/wire_observe.c and the files it wires). */
     struct app_metrics metrics;   /* app/metrics_export.c */
     struct stats_window stats;    /* app/stats_window.c, published by app/event_bridge.c */
-    struct event *stats_timer;    /* app/event_bridge.c: the "stats" event */
+    struct event_bridge bridge;   /* app/event_bridge.c */
     struct loop_monitor *monitor; /* app/lag_warning.c */
     struct app_last_request last; /* app/lag_warning.c */
 };

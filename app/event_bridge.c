@@ -14,26 +14,58 @@
 #define SSE_FLUSH_MS    0    /* batching window: one write per subscriber per loop turn */
 #define SSE_RING        512  /* events kept for Last-Event-ID */
 
-static void on_cafe_event(const struct order *o, enum cafe_event ev, int step, void *arg)
+/* Publishes the held transition: its order's snapshot now, keyed by the
+ * order so that the hub still replaces an unsent older one (its window may
+ * hold this order's previous turn). Published whether or not anyone listens:
+ * the ring keeps the last SSE_RING events for a client that resumes with
+ * Last-Event-ID (the only tab of the dashboard, back from a network blip). */
+static void publish_held(struct app *app)
+{
+    struct event_bridge *br = &app->bridge;
+    struct order *o = br->held;
+    if (!o)
+        return;
+    br->held = NULL;
+    int step = br->held_step;
+    const char *step_name =
+        step >= 0 && (unsigned)step < o->item->nsteps ? o->item->steps[step].name : NULL;
+    json_t *data =
+        json_pack("{s:s, s:s?, s:o}", "event", cafe_event_name((enum cafe_event)br->held_event),
+                  "step", step_name, "order", order_to_json(o));
+    sse_hub_publish(app->ctx.events, "order", data, o->id);
+    order_unref(o);
+}
+
+/* At the start of the next turn's timers, before whatever else runs in it
+ * (an async hands-on step that blocks the loop): the held transition, and
+ * the hub's window with it, go out now. */
+static void on_release(evutil_socket_t fd, short what, void *arg)
 {
     struct app *app = arg;
+    publish_held(app);
+    sse_hub_flush(app->ctx.events);
+}
+
+/* Every transition carries the whole order, so the newest one replaces older
+ * unsent ones without losing state: under a flood the stream frames at most
+ * one snapshot per order per window, and builds one per order per turn. */
+static void on_cafe_event(const struct order *co, enum cafe_event ev, int step, void *arg)
+{
+    struct app *app = arg;
+    struct event_bridge *br = &app->bridge;
+    struct order *o = (struct order *)co; /* held by reference: the café lends it */
     if (ev == CAFE_ORDER_READY)
         stats_window_finished(&app->stats, (int)o->mode,
                               (double)(o->finished_ns - o->accepted_ns) / 1e6);
-    if (sse_hub_subscriber_count(app->ctx.events) == 0) {
-        /* Nobody listens: skip building the JSON (it costs the loop under a
-         * flood) and let a later resume resync instead. */
-        sse_hub_skip(app->ctx.events);
-        return;
+    if (br->held != o) {
+        publish_held(app);
+        order_ref(o);
+        br->held = o;
+        static const struct timeval now = {0, 0};
+        event_add(br->release, &now);
     }
-    /* Every transition carries the whole order, so the newest one per order
-     * replaces older unsent ones (key = id) without losing state: under a
-     * flood the stream sends at most one snapshot per order per window. */
-    const char *step_name =
-        step >= 0 && (unsigned)step < o->item->nsteps ? o->item->steps[step].name : NULL;
-    json_t *data = json_pack("{s:s, s:s?, s:o}", "event", cafe_event_name(ev), "step", step_name,
-                             "order", order_to_json(o));
-    sse_hub_publish(app->ctx.events, "order", data, o->id);
+    br->held_event = (int)ev;
+    br->held_step = step;
 }
 
 static json_t *mode_json(const struct stats_mode_summary *s, unsigned in_flight)
@@ -99,28 +131,37 @@ void event_bridge_init(struct app *app)
     app->ctx.events = sse_hub_new(app->base, &cfg);
     cafe_set_observer(app->ctx.cafe, on_cafe_event, app);
 
+    struct event_bridge *br = &app->bridge;
+    br->release = evtimer_new(app->base, on_release, app);
+    event_priority_set(br->release, 0); /* the hub's own window has this priority */
     const struct timeval period = timeval_from_ms(STATS_PERIOD_MS);
-    app->stats_timer = event_new(app->base, -1, EV_PERSIST, on_stats_timer, app);
-    event_priority_set(app->stats_timer, 0); /* before a blocking callback of its turn */
-    event_add(app->stats_timer, &period);
+    br->stats_timer = event_new(app->base, -1, EV_PERSIST, on_stats_timer, app);
+    event_priority_set(br->stats_timer, 0); /* before a blocking callback of its turn */
+    event_add(br->stats_timer, &period);
 }
 
 void event_bridge_drain(struct app *app)
 {
     /* Streams never finish by themselves: end them now, with a last event
-     * the dashboard shows, so the drain does not wait for them. The stats
-     * timer stops too, so nothing of ours keeps the loop alive. */
+     * the dashboard shows, so the drain does not wait for them. The timers
+     * stop too, so nothing of ours keeps the loop alive. */
+    publish_held(app);
     sse_hub_close(app->ctx.events, "shutdown",
                   json_pack("{s:s}", "reason", "server shutting down"));
-    event_del(app->stats_timer);
+    event_del(app->bridge.stats_timer);
 }
 
 void event_bridge_free(struct app *app)
 {
+    struct event_bridge *br = &app->bridge;
     cafe_set_observer(app->ctx.cafe, NULL, NULL);
-    if (app->stats_timer)
-        event_free(app->stats_timer);
-    app->stats_timer = NULL;
+    if (br->held) /* before the café goes: the reference is the café's to drop */
+        order_unref(br->held);
+    if (br->release)
+        event_free(br->release);
+    if (br->stats_timer)
+        event_free(br->stats_timer);
+    *br = (struct event_bridge){0};
     sse_hub_free(app->ctx.events);
     app->ctx.events = NULL;
 }

@@ -240,7 +240,7 @@ static void help_lists_exactly_the_accepted_forms(void **state)
     char name[64] = "", meta[64] = "";
     bool on_off = false;
     for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
-        char again[64], meta2[64], env[64], def[128], want[256], a[160], b[160];
+        char again[64], meta2[64], env[64], def[128], want[512], a[256], b[256];
         if (!strncmp(line, "  --", 4)) {
             if (!strcmp(line, "  --help, -h") || !strcmp(line, "  --version"))
                 continue;
@@ -261,7 +261,7 @@ static void help_lists_exactly_the_accepted_forms(void **state)
             snprintf(a, sizeof(a), "--%s", name);
             snprintf(b, sizeof(b), "--%s=%s", name, def);
             if (on_off) {
-                char no[160];
+                char no[256];
                 snprintf(no, sizeof(no), "--no-%s", name);
                 parse_ok(&o, ARGS(a, "off"));
                 parse_ok(&o, ARGS(b));

@@ -201,7 +201,7 @@ static void customer_is_utf8_of_at_most_100_bytes(void **state)
     const char *want = "customer must be UTF-8 text of at most 100 bytes";
     refused_plain(body, NULL, "", 422, want);
     /* 50 two-byte characters are 100 bytes; 51 are too many. */
-    char utf[256] = "customer=";
+    char utf[512] = "customer=";
     for (int i = 0; i < 50; i++)
         strcat(utf, "%C3%A9");
     strcat(utf, "&item=latte");
