@@ -14,8 +14,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import net from 'node:net';
 import { startServer, request, waitFor } from '../lib/server.mjs';
+import { subscribe as sseSubscribe } from '../lib/sse.mjs';
 
 const RING = 512; // app/event_bridge.c SSE_RING, documented in docs/contract.md
 
@@ -25,48 +25,9 @@ async function metric(srv, name) {
   return line ? Number(line.split(' ')[1]) : NaN;
 }
 
-// A raw-socket SSE client: events as {id, event, data, json} in arrival order.
-function subscribe(port, lastEventId) {
-  const sub = { events: [], connected: false, closed: false };
-  const sock = net.connect(port, '127.0.0.1');
-  let buf = '';
-  let head = false;
-  sock.setEncoding('utf8');
-  sock.on('connect', () => {
-    const resume = lastEventId === undefined ? '' : `Last-Event-ID: ${lastEventId}\r\n`;
-    sock.write(`GET /events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n${resume}\r\n`);
-  });
-  sock.on('data', (d) => {
-    buf += d;
-    if (!head) {
-      const i = buf.indexOf('\r\n\r\n');
-      if (i < 0) return;
-      assert.match(buf.slice(0, i), /^HTTP\/1\.1 200 /);
-      head = true;
-      buf = buf.slice(i + 4);
-    }
-    let j;
-    while ((j = buf.indexOf('\n\n')) >= 0) {
-      const block = buf.slice(0, j);
-      buf = buf.slice(j + 2);
-      const ev = {};
-      for (const line of block.split('\n')) {
-        if (line === ': connected') sub.connected = true;
-        if (line.startsWith(':')) continue;
-        const k = line.indexOf(':');
-        ev[k < 0 ? line : line.slice(0, k)] = k < 0 ? '' : line.slice(k + 1).replace(/^ /, '');
-      }
-      if ('data' in ev) {
-        ev.json = JSON.parse(ev.data);
-        sub.events.push(ev);
-      }
-    }
-  });
-  sock.on('close', () => { sub.closed = true; });
-  sock.on('error', () => { sub.closed = true; });
-  sub.close = () => sock.destroy();
-  return sub;
-}
+// GET /events, resuming from lastEventId when given.
+const subscribe = (port, lastEventId) =>
+  sseSubscribe(port, lastEventId === undefined ? {} : { 'Last-Event-ID': lastEventId });
 
 // Places n async orders with ?wait=0 over a few keep-alive connections and
 // returns their ids in the order the server accepted them.
@@ -104,7 +65,7 @@ async function startCafe() {
 // last, and the newest id once nobody listens.
 async function soleSubscriberLeaves(srv) {
   const a = subscribe(srv.port);
-  await waitFor(() => a.connected, 5000, 'the first subscriber');
+  await waitFor(() => a.connected(), 5000, 'the first subscriber');
   const [first] = await placeOrders(srv, 1);
   await waitFor(() => a.events.some((e) => e.event === 'order'), 5000, 'an order event');
   const seen = a.events.filter((e) => e.event === 'order').at(-1);
