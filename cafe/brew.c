@@ -273,7 +273,7 @@ static void on_job_done(struct barista_job *job)
         return;
     struct brew *b = r->brew;
     r->job = NULL;
-    if (state != JOB_FINISHED) { /* the pool shut down with it still queued */
+    if (state != JOB_FINISHED) { /* the pool shut down before it was done */
         brew_finish(b, ORDER_FAILED, "the baristas went home");
         return;
     }
