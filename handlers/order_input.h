@@ -10,9 +10,9 @@
 
 /* Order input decoding: what a client asked for -- a JSON or form body and
  * the query string -- into struct order_spec values checked against the menu
- * (docs/contract.md, "Orders in"). Pure: no I/O, no responses, no event loop;
- * an input problem comes back as a value (struct input_error) that the
- * caller answers with. Everything it returns lives in in->arena. */
+ * (docs/contract.md, "Placing an order"). Pure: no I/O, no responses, no
+ * event loop; an input problem comes back as a value (struct input_error)
+ * that the caller answers with. Everything it returns lives in in->arena. */
 
 #define ORDER_CUSTOMER_MAX   100        /* bytes of UTF-8 */
 #define ORDER_TIMEOUT_MAX_MS 86400000LL /* a day */
