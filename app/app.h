@@ -38,16 +38,39 @@ struct app_last_request {
     const char *method, *route, *mode;
 };
 
-/* The café -> SSE bridge's state. The latest transition of one order waits
- * in `held` until another order moves or the loop turn ends, so that an
- * order's several transitions in one turn (queued, brewing, step started)
- * cost one JSON snapshot, not three. */
+/* Events the stream keeps for Last-Event-ID (app/event_bridge.c). */
+#define EVENT_RING 512
+
+/* An order that moved while nobody listened: its latest transition. */
+struct unheard {
+    struct order *order; /* a reference */
+    enum cafe_event event;
+    int step;
+};
+
+/* The café -> SSE bridge's state.
+ *
+ * While someone listens, the latest transition of one order waits in `held`
+ * until another order moves or the loop turn ends, so that an order's several
+ * transitions in one turn (queued, brewing, step started) cost one snapshot.
+ *
+ * While nobody listens, nothing is built: the orders that moved queue in
+ * `unheard` (oldest first, one entry each, at most EVENT_RING), and their
+ * snapshots are published -- given ids, kept in the ring -- only when the
+ * next subscriber arrives, before its Last-Event-ID is looked up. Past
+ * EVENT_RING the oldest is dropped: a resume from before it could not be
+ * replayed whole anyway, and `dropped` makes sure it resyncs. */
 struct event_bridge {
     struct event *stats_timer; /* the "stats" event, once a period */
     struct event *release;     /* end of the turn: publish what is held */
     struct order *held;        /* a reference, or NULL */
-    int held_event;            /* enum cafe_event */
+    enum cafe_event held_event;
     int held_step;
+    struct unheard unheard[EVENT_RING]; /* a ring: unheard_head is the oldest */
+    unsigned unheard_head, unheard_count;
+    uint16_t unheard_at[2 * EVENT_RING]; /* order id -> its slot + 1 (0: none), by id modulo */
+    bool dropped;                        /* an unheard order was dropped since the last catch-up */
+    bool closed;                         /* the stream was closed (shutdown) */
 };
 
 /* The whole application, owned by main(). Handlers see only ctx (req->app
@@ -88,6 +111,9 @@ void observe_app_free(struct app *app);
  * every order transition published on it (coalesced per order), and the
  * "stats" event each period from app->stats. */
 void event_bridge_init(struct app *app);
+/* Before a client subscribes (handler_ctx.events_catch_up): what nobody heard
+ * is published now, so the ring holds it for the client's Last-Event-ID. */
+void event_bridge_catch_up(struct app *app);
 void event_bridge_drain(struct app *app); /* a last "shutdown" event, streams ended */
 void event_bridge_free(struct app *app);
 

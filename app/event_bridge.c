@@ -12,13 +12,19 @@
 
 #define STATS_PERIOD_MS 1000 /* the "stats" event */
 #define SSE_FLUSH_MS    0    /* batching window: one write per subscriber per loop turn */
-#define SSE_RING        512  /* events kept for Last-Event-ID */
 
-/* Publishes the held transition: its order's snapshot now, keyed by the
- * order so that the hub still replaces an unsent older one (its window may
- * hold this order's previous turn). Published whether or not anyone listens:
- * the ring keeps the last SSE_RING events for a client that resumes with
- * Last-Event-ID (the only tab of the dashboard, back from a network blip). */
+/* One order's snapshot on the stream, keyed by the order so that the hub
+ * replaces an unsent older one of it (its window may hold the order's
+ * previous turn). */
+static void publish_order(struct app *app, const struct order *o, enum cafe_event ev, int step)
+{
+    const char *step_name =
+        step >= 0 && (unsigned)step < o->item->nsteps ? o->item->steps[step].name : NULL;
+    json_t *data = json_pack("{s:s, s:s?, s:o}", "event", cafe_event_name(ev), "step", step_name,
+                             "order", order_to_json(o));
+    sse_hub_publish(app->ctx.events, "order", data, o->id);
+}
+
 static void publish_held(struct app *app)
 {
     struct event_bridge *br = &app->bridge;
@@ -26,13 +32,7 @@ static void publish_held(struct app *app)
     if (!o)
         return;
     br->held = NULL;
-    int step = br->held_step;
-    const char *step_name =
-        step >= 0 && (unsigned)step < o->item->nsteps ? o->item->steps[step].name : NULL;
-    json_t *data =
-        json_pack("{s:s, s:s?, s:o}", "event", cafe_event_name((enum cafe_event)br->held_event),
-                  "step", step_name, "order", order_to_json(o));
-    sse_hub_publish(app->ctx.events, "order", data, o->id);
+    publish_order(app, o, br->held_event, br->held_step);
     order_unref(o);
 }
 
@@ -46,6 +46,76 @@ static void on_release(evutil_socket_t fd, short what, void *arg)
     sse_hub_flush(app->ctx.events);
 }
 
+static uint16_t *unheard_slot_of(struct event_bridge *br, uint64_t id)
+{
+    return &br->unheard_at[id % (2 * EVENT_RING)];
+}
+
+/* Takes the oldest unheard order off the queue (its reference goes to the
+ * caller through *out, or is dropped when out is NULL). */
+static void unheard_pop(struct event_bridge *br, struct unheard *out)
+{
+    struct unheard *u = &br->unheard[br->unheard_head];
+    uint16_t *at = unheard_slot_of(br, u->order->id);
+    if (*at == br->unheard_head + 1)
+        *at = 0;
+    if (out)
+        *out = *u;
+    else
+        order_unref(u->order);
+    br->unheard_head = (br->unheard_head + 1) % EVENT_RING;
+    br->unheard_count--;
+}
+
+/* Nobody listens: remember that o moved, at the cost of a few stores. */
+static void unheard_note(struct event_bridge *br, struct order *o, enum cafe_event ev, int step)
+{
+    uint16_t *at = unheard_slot_of(br, o->id);
+    struct unheard *u = *at ? &br->unheard[*at - 1] : NULL;
+    if (!u || u->order != o) { /* new (or its index entry was taken by a later id) */
+        if (br->unheard_count == EVENT_RING) {
+            unheard_pop(br, NULL);
+            br->dropped = true;
+        }
+        unsigned slot = (br->unheard_head + br->unheard_count++) % EVENT_RING;
+        u = &br->unheard[slot];
+        u->order = o;
+        order_ref(o);
+        *at = (uint16_t)(slot + 1);
+    }
+    u->event = ev;
+    u->step = step;
+}
+
+void event_bridge_catch_up(struct app *app)
+{
+    struct event_bridge *br = &app->bridge;
+    if (!br->unheard_count)
+        return;
+    if (br->dropped) {
+        /* Orders were forgotten: take one id for them, so that a client that
+         * heard the event before them is not replayed a stream with a hole
+         * (the EVENT_RING events below push this one out of the ring, and
+         * such a client resyncs). */
+        sse_hub_publish(app->ctx.events, "resync",
+                        json_pack("{s:s}", "reason", "events were dropped while nobody listened"),
+                        0);
+        br->dropped = false;
+    }
+    while (br->unheard_count) {
+        struct unheard u;
+        unheard_pop(br, &u);
+        publish_order(app, u.order, u.event, u.step);
+        order_unref(u.order);
+    }
+    sse_hub_flush(app->ctx.events); /* framed into the ring before the lookup */
+}
+
+static void on_events_catch_up(void *arg)
+{
+    event_bridge_catch_up(arg);
+}
+
 /* Every transition carries the whole order, so the newest one replaces older
  * unsent ones without losing state: under a flood the stream frames at most
  * one snapshot per order per window, and builds one per order per turn. */
@@ -53,10 +123,16 @@ static void on_cafe_event(const struct order *co, enum cafe_event ev, int step, 
 {
     struct app *app = arg;
     struct event_bridge *br = &app->bridge;
-    struct order *o = (struct order *)co; /* held by reference: the café lends it */
+    struct order *o = (struct order *)co; /* kept by reference: the café lends it */
     if (ev == CAFE_ORDER_READY)
         stats_window_finished(&app->stats, (int)o->mode,
                               (double)(o->finished_ns - o->accepted_ns) / 1e6);
+    if (br->closed)
+        return;
+    if (sse_hub_subscriber_count(app->ctx.events) == 0) {
+        unheard_note(br, o, ev, step);
+        return;
+    }
     if (br->held != o) {
         publish_held(app);
         order_ref(o);
@@ -64,7 +140,7 @@ static void on_cafe_event(const struct order *co, enum cafe_event ev, int step, 
         static const struct timeval now = {0, 0};
         event_add(br->release, &now);
     }
-    br->held_event = (int)ev;
+    br->held_event = ev;
     br->held_step = step;
 }
 
@@ -125,10 +201,12 @@ void event_bridge_init(struct app *app)
     sse_hub_config_default(&cfg);
     cfg.max_backlog = app->options->sse_max_backlog;
     cfg.heartbeat_ms = app->options->sse_heartbeat_ms;
-    cfg.ring_size = SSE_RING;
+    cfg.ring_size = EVENT_RING;
     cfg.flush_ms = SSE_FLUSH_MS;
     cfg.real_precision = 6; /* rates and milliseconds: 6 digits say it all */
     app->ctx.events = sse_hub_new(app->base, &cfg);
+    app->ctx.events_catch_up = on_events_catch_up;
+    app->ctx.events_arg = app;
     cafe_set_observer(app->ctx.cafe, on_cafe_event, app);
 
     struct event_bridge *br = &app->bridge;
@@ -148,6 +226,7 @@ void event_bridge_drain(struct app *app)
     publish_held(app);
     sse_hub_close(app->ctx.events, "shutdown",
                   json_pack("{s:s}", "reason", "server shutting down"));
+    app->bridge.closed = true;
     event_del(app->bridge.stats_timer);
 }
 
@@ -155,8 +234,11 @@ void event_bridge_free(struct app *app)
 {
     struct event_bridge *br = &app->bridge;
     cafe_set_observer(app->ctx.cafe, NULL, NULL);
-    if (br->held) /* before the café goes: the reference is the café's to drop */
+    /* Before the café goes: these references are the café's to drop. */
+    if (br->held)
         order_unref(br->held);
+    while (br->unheard_count)
+        unheard_pop(br, NULL);
     if (br->release)
         event_free(br->release);
     if (br->stats_timer)

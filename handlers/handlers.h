@@ -29,6 +29,10 @@ struct handler_ctx {
     /* GET /metrics: appends the whole registry in Prometheus text format. */
     void (*render_metrics)(void *arg, struct evbuffer *out);
     void *metrics_arg;
+    /* GET /events, before subscribing: the application publishes what it
+     * held back while nobody listened, so that a resume can replay it. */
+    void (*events_catch_up)(void *arg);
+    void *events_arg;
 };
 
 /* struct route's kind: what each entry of the route table is. */

@@ -1,23 +1,26 @@
-// Last-Event-ID resume when nobody was listening: the ring keeps the last
+// Last-Event-ID resume when nobody was listening: the stream keeps the last
 // 512 events whether or not anyone is subscribed, so the dashboard's only tab
 // comes back from a network blip with a replay of exactly what it missed, in
 // order, and a client that was away for longer than the ring gets "resync".
+// While nobody listens the server builds nothing: the orders that moved are
+// noted, and their events are made when the next subscriber arrives.
 //
 // Breakages this catches: the ring dropped while nobody listens (the old
-// sse_hub_skip path: every reconnect resyncs), a smaller ring (16 instead of
-// 512: the 500-event replay resyncs), an off-by-one at the ring's edge, and
-// events replayed out of order or twice.
+// sse_hub_skip path: every reconnect resyncs), a smaller or larger ring (16,
+// 511 or 513 instead of 512: a replay resyncs, or a resync replays), events
+// replayed out of order, twice, or with a hole (the oldest orders dropped
+// without a resync).
 //
-// Each order placed with ?wait=0 makes exactly one event here: its queued,
-// brewing and step_started transitions happen in one loop turn and coalesce
-// (key = order id), and at --time-scale 100 no order finishes during the test.
+// Each order placed with ?wait=0 makes exactly one event here: at
+// --time-scale 100 no order finishes during the test, and its queued,
+// brewing and step_started transitions are one snapshot.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { startServer, request, waitFor } from '../lib/server.mjs';
 import { subscribe as sseSubscribe } from '../lib/sse.mjs';
 
-const RING = 512; // app/event_bridge.c SSE_RING, documented in docs/contract.md
+const RING = 512; // EVENT_RING in app/app.h, documented in docs/contract.md
 
 async function metric(srv, name) {
   const m = await request(srv.url + '/metrics');
@@ -58,88 +61,89 @@ async function startCafe() {
     '--sse-heartbeat-ms', '100']);
 }
 
+const nobodyListens = (srv) =>
+  waitFor(async () => (await metric(srv, 'cafe_sse_subscribers')) === 0, 10000, 'no subscriber left');
+
+// The newest event id, read while nobody listens (so no stats event is made
+// meanwhile): every event framed took one id.
+const newestId = (srv) => metric(srv, 'cafe_sse_events_total');
+
 // The sole subscriber sees one order event and leaves. The server notices
-// at its next write to the closed socket (a half-closed client may still be
-// reading), so the ring may hold a stats event after the last one the client
-// saw. Returns {lastSeen, base}: the id the client saw
-// last, and the newest id once nobody listens.
+// at its next write (a half-closed client may still be reading), so a stats
+// event may follow the one the client saw. Returns the id it saw last.
 async function soleSubscriberLeaves(srv) {
   const a = subscribe(srv.port);
   await waitFor(() => a.connected(), 5000, 'the first subscriber');
   const [first] = await placeOrders(srv, 1);
-  await waitFor(() => a.events.some((e) => e.event === 'order'), 5000, 'an order event');
-  const seen = a.events.filter((e) => e.event === 'order').at(-1);
-  assert.equal(seen.json.order.id, first);
+  const seen = await a.waitEvent((e) => e.event === 'order' && e.json.order.id === first, 5000);
   a.close();
-  await waitFor(async () => (await metric(srv, 'cafe_sse_subscribers')) === 0, 10000, 'no subscriber left');
-  const base = await metric(srv, 'cafe_sse_events_total'); // the newest id: nothing is skipped
-  assert.ok(base >= Number(seen.id));
-  return { lastSeen: Number(seen.id), base };
+  await nobodyListens(srv);
+  return Number(seen.id);
 }
 
-// Subscribes from lastId while the newest id is `newest` and asserts the
-// replay is every event after lastId, consecutive and in order, ending with
-// one order event per id of orderIds (in acceptance order).
-async function expectReplay(srv, lastId, newest, orderIds) {
+// Reconnects from lastId and asserts the replay: every event after lastId,
+// with consecutive ids, no resync, and as its order events one per order of
+// the last `count` of orderIds, in acceptance order (stats events may sit
+// among them: they were sent while someone listened).
+async function expectReplay(srv, lastId, orderIds, count = orderIds.length) {
   const s = subscribe(srv.port, lastId);
-  const n = newest - lastId;
-  await waitFor(() => s.events.length >= n || s.events.some((e) => e.event === 'resync'), 10000,
-    `${n} replayed events`);
+  const orders = () => s.events.filter((e) => e.event === 'order');
+  await waitFor(() => orders().length >= count || s.events.some((e) => e.event === 'resync'), 10000,
+    `${count} replayed order events`);
+  await new Promise((r) => setTimeout(r, 100)); // nothing more may follow
   s.close();
   assert.ok(!s.events.some((e) => e.event === 'resync'), `resync instead of a replay from ${lastId}`);
-  const replay = s.events.slice(0, n);
-  replay.forEach((e, i) => assert.equal(Number(e.id), lastId + 1 + i, 'consecutive ids, in order'));
-  const orders = replay.slice(n - orderIds.length);
-  orders.forEach((e, i) => {
-    assert.equal(e.event, 'order');
-    assert.equal(e.json.order.id, orderIds[i], 'the orders in acceptance order');
-    assert.equal(e.json.order.status, 'brewing');
-  });
-  // Whatever follows is newer than the replay (a stats event), never older.
-  for (const e of s.events.slice(n)) assert.ok(Number(e.id) > newest);
-  await waitFor(async () => (await metric(srv, 'cafe_sse_subscribers')) === 0, 10000, 'no subscriber');
+  s.events.forEach((e, i) => assert.equal(Number(e.id), lastId + 1 + i, 'consecutive ids, in order'));
+  assert.ok(s.events.every((e) => e.event === 'order' || e.event === 'stats'));
+  assert.deepEqual(orders().map((e) => e.json.order.id), orderIds.slice(orderIds.length - count),
+    'one event per order, oldest first');
+  for (const e of orders()) assert.equal(e.json.order.status, 'brewing');
+  await nobodyListens(srv);
 }
 
+// Reconnects from lastId and asserts one resync, naming the newest id.
 async function expectResync(srv, lastId) {
-  const newest = await metric(srv, 'cafe_sse_events_total'); // nobody listens: no stats event
   const s = subscribe(srv.port, lastId);
   await waitFor(() => s.events.length >= 1, 5000, 'the resync event');
   s.close();
-  assert.equal(s.events[0].event, 'resync', `from ${lastId} (newest ${newest})`);
-  assert.equal(s.events[0].json.last_id, newest);
-  assert.equal(Number(s.events[0].id), newest);
-  await waitFor(async () => (await metric(srv, 'cafe_sse_subscribers')) === 0, 5000, 'no subscriber');
+  assert.equal(s.events[0].event, 'resync', `from ${lastId}`);
+  assert.equal(Number(s.events[0].id), s.events[0].json.last_id);
+  await nobodyListens(srv);
+  return s.events[0].json.last_id;
 }
 
-test('the only subscriber drops, 300 events pass, and its reconnect replays exactly those', async () => {
+test('the only subscriber drops, 300 orders move, and its reconnect replays exactly those', async () => {
   const srv = await startCafe();
   try {
-    const { lastSeen, base } = await soleSubscriberLeaves(srv);
+    const lastSeen = await soleSubscriberLeaves(srv);
+    const before = await newestId(srv);
     const ids = await placeOrders(srv, 300);
-    const newest = await metric(srv, 'cafe_sse_events_total');
-    assert.equal(newest, base + 300, 'every event is framed and kept, listener or not');
-    await expectReplay(srv, lastSeen, newest, ids);
+    assert.equal(await newestId(srv), before, 'nothing is built while nobody listens');
+    await expectReplay(srv, lastSeen, ids);
   } finally {
     await srv.stop();
   }
 });
 
-test('600 events while nobody listens: a reconnect inside the 512-event ring replays, one outside resyncs', async () => {
+test('512 events while nobody listens replay whole; after 600 the client resyncs, and a reconnect inside the ring replays its part', async () => {
   const srv = await startCafe();
   try {
-    const { lastSeen, base } = await soleSubscriberLeaves(srv);
+    await soleSubscriberLeaves(srv);
+    let base = await newestId(srv); // a client that had heard everything so far
+    const first = await placeOrders(srv, RING);
+    await expectReplay(srv, base, first); // exactly the ring's worth: still whole
+
+    base = await newestId(srv);
     const ids = await placeOrders(srv, 600);
-    const newest = await metric(srv, 'cafe_sse_events_total');
-    assert.equal(newest, base + 600);
-    // The ring's edge first, while its content is exactly those 600 events:
-    // RING events back is the oldest it still has; one more is too old.
-    // (A stats event may follow while someone listens; it only comes later.)
-    await expectReplay(srv, newest - RING, newest, ids.slice(600 - RING));
-    await expectResync(srv, (await metric(srv, 'cafe_sse_events_total')) - RING - 1);
-    // Inside: a client that had seen 100 of them gets the other 500.
-    await expectReplay(srv, base + 100, base + 600, ids.slice(100));
-    // Outside: the sole subscriber itself, 600 events behind.
-    await expectResync(srv, lastSeen);
+    const newest = await expectResync(srv, base); // 600 > 512: not all of it is kept
+    assert.ok(newest > base + RING);
+    // The ring now ends with the newest orders: its edge replays, one further resyncs.
+    const m = await newestId(srv); // stats events may have followed while someone listened
+    await expectReplay(srv, m - RING, ids, RING - (m - newest));
+    await expectResync(srv, (await newestId(srv)) - RING - 1);
+    // Inside the ring: a client that had heard up to 100 orders before the end.
+    const n = await newestId(srv);
+    await expectReplay(srv, n - 100 - (n - newest), ids, 100);
   } finally {
     await srv.stop();
   }
