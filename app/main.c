@@ -168,7 +168,7 @@ int main(int argc, char **argv)
         .busy = cafe_busy,
     };
     app.ctx.server = server_new(app.base, &opts.limits, &hooks);
-    if (cafe_app_init(&app) < 0 || observe_app_init(&app) < 0)
+    if (!app.ctx.server || cafe_app_init(&app) < 0 || observe_app_init(&app) < 0)
         return 1;
     options_log(&opts);
 
@@ -192,10 +192,13 @@ int main(int argc, char **argv)
     log_info("stopped");
     event_free(sigterm);
     event_free(sigint);
+    /* The engine first: closing what is still open (after a second signal)
+     * runs the abort hooks and the request-done hook, which reach the café,
+     * the event hub and the metrics. */
+    server_free(app.ctx.server);
     observe_app_free(&app);
     cafe_app_free(&app);
     free(app.ctx.menu_json);
-    server_free(app.ctx.server);
     static_files_free(app.ctx.static_files);
     log_detach();
     event_base_free(app.base);

@@ -1,11 +1,15 @@
 /* POST /orders: a batch of orders of one mode, placed under one admission.
  * gather (the default) answers once, when the last order has finished;
- * as_completed (NDJSON) writes each order's line the moment it finishes
- * (batch_write_line). The batch holds a reference on each order until it has
- * answered; a client that leaves detaches, and the brews go on. */
+ * as_completed (NDJSON) gives each order its line the moment it finishes
+ * (batch_write_line). That stream is pulled by the engine (a response
+ * generator): finished orders' lines queue in the batch and go out while the
+ * connection takes them. The batch holds a reference on each order until it
+ * has answered; a client that leaves detaches, and the brews go on. */
+#include <event2/buffer.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/list.h"
 #include "base/xmalloc.h"
 #include "cafe/cafe.h"
 #include "handlers/handlers.h"
@@ -13,8 +17,10 @@
 #include "server/response.h"
 
 struct batch {
+    struct response_generator gen; /* as_completed */
     struct request *req;
-    bool stream;
+    struct evbuffer *lines; /* as_completed: finished, not yet written */
+    bool stream, ready;     /* ready: the connection takes a write now */
     unsigned n, pending;
     struct order *orders[];
 };
@@ -25,6 +31,8 @@ static void batch_release(struct batch *b)
         order_wait(b->orders[i], NULL, NULL); /* the brews go on without us */
         order_unref(b->orders[i]);
     }
+    if (b->lines)
+        evbuffer_free(b->lines);
     free(b);
 }
 
@@ -44,7 +52,22 @@ static bool batch_timed_out(const struct batch *b)
     return false;
 }
 
-/* as_completed: one finished order, one NDJSON line, written now. */
+/* as_completed: the queued lines go out while the connection takes them
+ * (one chunk), and the stream ends after the last order's. */
+static void batch_pump(struct batch *b)
+{
+    size_t len = evbuffer_get_length(b->lines);
+    if (b->ready && len) {
+        b->ready = response_stream_write(b->req, evbuffer_pullup(b->lines, -1), len);
+        evbuffer_drain(b->lines, len);
+    }
+    if (b->pending || evbuffer_get_length(b->lines))
+        return;
+    response_stream_end(b->req);
+    batch_release(b); /* the request may already serve the next one: not touched */
+}
+
+/* as_completed: one finished order, one NDJSON line, queued and pumped. */
 static void batch_write_line(struct batch *b, const struct order *o)
 {
     json_t *j = order_to_json(o);
@@ -52,8 +75,23 @@ static void batch_write_line(struct batch *b, const struct order *o)
     json_decref(j);
     size_t len = strlen(line);
     line[len] = '\n'; /* replaces the NUL: one line per order */
-    response_stream_write(b->req, line, len + 1);
+    evbuffer_add(b->lines, line, len + 1);
     free(line);
+    batch_pump(b);
+}
+
+/* The engine: the last write has gone out. */
+static void on_batch_proceed(struct response_generator *gen, struct request *req)
+{
+    struct batch *b = container_of(gen, struct batch, gen);
+    b->ready = true;
+    batch_pump(b);
+}
+
+/* The engine: the client left mid-stream. */
+static void on_batch_stop(struct response_generator *gen, struct request *req)
+{
+    batch_release(container_of(gen, struct batch, gen)); /* the brews go on */
 }
 
 /* gather: every order has finished; 504 when one ran out of time. */
@@ -71,18 +109,18 @@ static void on_batch_order_done(struct order *o, void *arg)
 {
     struct batch *b = arg;
     b->pending--;
-    if (b->stream)
+    if (b->stream) {
         batch_write_line(b, o);
+        return;
+    }
     if (b->pending)
         return;
     request_on_abort(b->req, NULL, NULL);
-    if (b->stream)
-        response_stream_end(b->req);
-    else
-        batch_reply(b);
+    batch_reply(b);
     batch_release(b); /* the request may already serve the next one: not touched */
 }
 
+/* gather: the client left before the answer. */
 static void on_batch_abort(struct request *req, void *arg)
 {
     batch_release(arg); /* the brews go on */
@@ -123,8 +161,13 @@ enum handler_status handle_orders_batch(struct request *req)
     b->pending = n;
     for (unsigned i = 0; i < n; i++)
         order_wait(b->orders[i], on_batch_order_done, b);
-    if (b->stream)
-        response_stream_begin(req, 200, "application/x-ndjson", true);
-    request_on_abort(req, on_batch_abort, b);
+    if (b->stream) {
+        b->gen = (struct response_generator){on_batch_proceed, on_batch_stop};
+        b->lines = evbuffer_new();
+        b->ready = true;
+        response_stream_start(req, 200, "application/x-ndjson", true, &b->gen);
+    } else {
+        request_on_abort(req, on_batch_abort, b);
+    }
     return HANDLER_PENDING;
 }
