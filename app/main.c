@@ -27,12 +27,17 @@
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     struct app *app = arg;
-    if (server_draining(app->ctx.server)) {
-        log_warn("second %s: exiting now", sig == SIGINT ? "SIGINT" : "SIGTERM");
-        event_base_loopbreak(app->base);
+    if (!server_draining(app->ctx.server)) {
+        server_shutdown(app->ctx.server);
         return;
     }
-    server_shutdown(app->ctx.server);
+    /* The second signal ends the drain now: what still brews is failed and
+     * its clients answered (503), as at the drain timeout, and the loop
+     * stops; cafe_free() then abandons the steps in the baristas' hands
+     * instead of waiting for them. The exit code stays 0 (docs/contract.md). */
+    log_warn("second %s: exiting now", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    cafe_app_drain_timeout(app);
+    event_base_loopbreak(app->base);
 }
 
 /* Raises the soft descriptor limit to the hard one and keeps the connection
@@ -95,12 +100,6 @@ static void find_static_dir(struct options *o)
     }
 }
 
-/* The engine's hooks get req->app, the handlers' context inside struct app. */
-static struct app *app_of(void *ctx)
-{
-    return container_of(ctx, struct app, ctx);
-}
-
 static void on_drain_begin(void *arg)
 {
     struct app *app = app_of(arg);
@@ -116,14 +115,7 @@ static void on_drain_timeout(void *arg)
 static bool cafe_busy(void *arg)
 {
     struct app *app = app_of(arg);
-    if (!app->ctx.cafe)
-        return false;
-    struct cafe_stats st;
-    cafe_stats(app->ctx.cafe, &st);
-    unsigned n = 0;
-    for (int m = 0; m < BREW_NMODES; m++)
-        n += st.in_flight[m];
-    return n > 0;
+    return app->ctx.cafe && cafe_in_flight(app->ctx.cafe) > 0;
 }
 
 int main(int argc, char **argv)
@@ -200,10 +192,13 @@ int main(int argc, char **argv)
     log_info("stopped");
     event_free(sigterm);
     event_free(sigint);
+    /* The engine first: closing what is still open (after a second signal)
+     * runs the abort hooks and the request-done hook, which reach the café,
+     * the event hub and the metrics. */
+    server_free(app.ctx.server);
     observe_app_free(&app);
     cafe_app_free(&app);
     free(app.ctx.menu_json);
-    server_free(app.ctx.server);
     static_files_free(app.ctx.static_files);
     log_detach();
     event_base_free(app.base);

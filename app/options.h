@@ -6,8 +6,11 @@
 #include "base/log.h"
 #include "server/server.h"
 
-/* Every command-line flag; each also reads CAFE_<FLAG> from the environment
- * (--time-scale <-> CAFE_TIME_SCALE). Flags win over the environment. */
+/* Every setting, one per entry of the options table in app/options.c: a
+ * flag --NAME that also reads CAFE_<NAME> from the environment (--time-scale
+ * <-> CAFE_TIME_SCALE); flags win over the environment. Values take
+ * --name V and --name=V; on/off settings take --name, --name=on|off,
+ * --name on|off and --no-name. */
 struct options {
     char host[256];
     int port;
@@ -31,7 +34,12 @@ struct options {
  * 1 when --help/--version was handled (exit 0), -1 on a bad option (a message
  * was printed; exit 2). */
 int options_parse(struct options *opts, int argc, char **argv);
-/* One line per setting on stderr at start-up (redis prints its config). */
+/* The settings on stderr at start-up, from the table (redis prints its
+ * config): a "config:" line, then a "limits:" line. */
 void options_log(const struct options *opts);
+/* Calls fn for each limit of the table, in table order, with its name in
+ * snake case (max_header_bytes) and its value: the cafe_config_limit metrics. */
+void options_each_limit(const struct options *opts,
+                        void (*fn)(const char *name, double value, void *arg), void *arg);
 
 #endif

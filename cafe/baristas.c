@@ -21,6 +21,7 @@ struct job_list {
 struct baristas {
     pthread_mutex_t lock;
     pthread_cond_t work;   /* signalled when a job is queued or stop is set */
+    pthread_cond_t halt;   /* CLOCK_MONOTONIC; broadcast when stop is set */
     struct job_list queue; /* waiting for a barista */
     struct job_list done;  /* finished, waiting for the loop */
     unsigned busy;
@@ -68,6 +69,20 @@ static void list_unlink(struct job_list *l, struct barista_job *j)
     l->len--;
 }
 
+/* The hands-on step itself, with the lock held: the barista is busy until
+ * ns have passed, or until the pool stops (a step abandoned at teardown, so
+ * that a second SIGTERM need not wait for it). Returns whether it finished. */
+static bool work_for(struct baristas *p, uint64_t ns)
+{
+    uint64_t end = clock_ns() + ns;
+    struct timespec ts = {.tv_sec = (time_t)(end / 1000000000u),
+                          .tv_nsec = (long)(end % 1000000000u)};
+    while (!p->stop)
+        if (pthread_cond_timedwait(&p->halt, &p->lock, &ts) == ETIMEDOUT)
+            return true;
+    return false;
+}
+
 static void *barista_main(void *arg)
 {
     struct baristas *p = arg;
@@ -82,13 +97,9 @@ static void *barista_main(void *arg)
         j->state = JOB_IN_HANDS;
         j->started_ns = clock_ns();
         p->busy++;
-        pthread_mutex_unlock(&p->lock);
-
-        sleep_ns(j->work_ns); /* the hands-on step itself */
-
-        pthread_mutex_lock(&p->lock);
+        bool finished = work_for(p, j->work_ns);
         j->ended_ns = clock_ns();
-        j->state = JOB_FINISHED;
+        j->state = finished ? JOB_FINISHED : JOB_IN_HANDS;
         p->busy--;
         bool wake = p->done.head == NULL;
         list_push(&p->done, j);
@@ -132,6 +143,11 @@ struct baristas *baristas_new(struct event_base *base, unsigned n)
     struct baristas *p = xcalloc(1, sizeof(*p) + n * sizeof(pthread_t));
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->work, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* work_for()'s deadline */
+    pthread_cond_init(&p->halt, &attr);
+    pthread_condattr_destroy(&attr);
     p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (p->efd < 0) {
         fprintf(stderr, "baristas: eventfd: %s\n", strerror(errno));
@@ -149,6 +165,7 @@ struct baristas *baristas_new(struct event_base *base, unsigned n)
     }
     return p;
 fail:
+    pthread_cond_destroy(&p->halt);
     pthread_cond_destroy(&p->work);
     pthread_mutex_destroy(&p->lock);
     free(p);
@@ -162,6 +179,7 @@ void baristas_free(struct baristas *p)
     pthread_mutex_lock(&p->lock);
     p->stop = true;
     pthread_cond_broadcast(&p->work);
+    pthread_cond_broadcast(&p->halt);
     pthread_mutex_unlock(&p->lock);
     for (unsigned i = 0; i < p->nthreads; i++)
         pthread_join(p->threads[i], NULL);
@@ -174,6 +192,7 @@ void baristas_free(struct baristas *p)
     done_drain(p);
     event_free(p->ev);
     close(p->efd);
+    pthread_cond_destroy(&p->halt);
     pthread_cond_destroy(&p->work);
     pthread_mutex_destroy(&p->lock);
     free(p);

@@ -28,15 +28,16 @@ struct barista_job {
     uint64_t started_ns; /* CLOCK_MONOTONIC when a barista took it */
     uint64_t ended_ns;
     /* (loop) Called on the loop thread once the job is finished, or when the
-     * pool is freed with the job still queued (state JOB_QUEUED then). Owns
-     * the job from then on. */
+     * pool is freed before it was (state JOB_QUEUED, or JOB_IN_HANDS for a
+     * step abandoned in hand). Owns the job from then on. */
     void (*done)(struct barista_job *job);
 };
 
 /* Starts n threads. NULL (after a message on stderr) if they cannot start. */
 struct baristas *baristas_new(struct event_base *base, unsigned n);
-/* Stops and joins the threads (a step in hand is finished first), then hands
- * every job still queued or finished back to its done callback. */
+/* Stops and joins the threads at once (a step in hand is abandoned, not
+ * finished), then hands every job still queued, abandoned or finished back to
+ * its done callback. */
 void baristas_free(struct baristas *p);
 
 void baristas_submit(struct baristas *p, struct barista_job *job);

@@ -128,10 +128,7 @@ enum cafe_admit cafe_admit(const struct cafe *c, enum brew_mode mode, unsigned n
 {
     if (c->draining)
         return CAFE_CLOSED;
-    unsigned in_flight = c->creating;
-    for (int m = 0; m < BREW_NMODES; m++)
-        in_flight += c->st.in_flight[m];
-    if ((uint64_t)in_flight + n > c->cfg.max_brews)
+    if ((uint64_t)cafe_in_flight(c) + n > c->cfg.max_brews)
         return CAFE_BUSY;
     if (mode == MODE_THREAD) {
         /* Checked at admission: an accepted order never fails later for want
@@ -417,4 +414,12 @@ void cafe_stats(const struct cafe *c, struct cafe_stats *st)
     st->barista_queue = bs.queued;
     st->baristas_busy = bs.busy;
     st->baristas = bs.threads;
+}
+
+unsigned cafe_in_flight(const struct cafe *c)
+{
+    unsigned n = c->creating; /* placed, not yet stored: they count against max_brews too */
+    for (int m = 0; m < BREW_NMODES; m++)
+        n += c->st.in_flight[m];
+    return n;
 }

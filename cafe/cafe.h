@@ -154,5 +154,7 @@ struct cafe_stats {
     uint64_t loop_blocked_ns; /* time sync/async hands-on work held the loop */
 };
 void cafe_stats(const struct cafe *c, struct cafe_stats *st);
+/* Unfinished orders (queued + brewing) of every mode: what max_brews bounds. */
+unsigned cafe_in_flight(const struct cafe *c);
 
 #endif

@@ -7,5 +7,7 @@
 enum handler_status handle_events(struct request *req)
 {
     struct handler_ctx *ctx = req->app;
+    if (ctx->events_catch_up)
+        ctx->events_catch_up(ctx->events_arg);
     return sse_hub_subscribe(ctx->events, req) ? HANDLER_PENDING : HANDLER_DONE;
 }

@@ -29,6 +29,10 @@ struct handler_ctx {
     /* GET /metrics: appends the whole registry in Prometheus text format. */
     void (*render_metrics)(void *arg, struct evbuffer *out);
     void *metrics_arg;
+    /* GET /events, before subscribing: the application publishes what it
+     * held back while nobody listened, so that a resume can replay it. */
+    void (*events_catch_up)(void *arg);
+    void *events_arg;
 };
 
 /* struct route's kind: what each entry of the route table is. */
@@ -45,17 +49,23 @@ enum route_kind {
     ROUTE_STATIC,
 };
 
-/* One function per resource; the route table in routes.c maps them. */
-enum handler_status handle_healthz(struct request *req);
-enum handler_status handle_static(struct request *req);
-enum handler_status handle_menu(struct request *req);
-enum handler_status handle_order_place(struct request *req);  /* POST /order, /{mode}/order */
-enum handler_status handle_orders_batch(struct request *req); /* POST /orders */
-enum handler_status handle_orders_list(struct request *req);  /* GET /orders */
-enum handler_status handle_order_get(struct request *req);    /* GET /orders/ID */
-enum handler_status handle_order_cancel(struct request *req); /* DELETE /orders/ID */
-enum handler_status handle_events(struct request *req);       /* GET /events (SSE) */
-enum handler_status handle_metrics(struct request *req);      /* GET /metrics */
+/* req->tag of an order request (POST /order, /{mode}/order, /orders): its
+ * brew mode + 1, so that 0 means "not an order". The metrics read it back. */
+#define ORDER_TAG(mode)     ((int)(mode) + 1)
+#define ORDER_TAG_MODE(tag) ((tag)-1) /* -1: not an order */
+
+/* One function per resource, each in the file named; the route table in
+ * routes.c maps them. The order input they share is handlers/order_input.h. */
+enum handler_status handle_healthz(struct request *req);      /* health.c: GET /healthz */
+enum handler_status handle_static(struct request *req);       /* static.c: the dashboard */
+enum handler_status handle_menu(struct request *req);         /* menu.c: GET /menu */
+enum handler_status handle_order_place(struct request *req);  /* order_place.c: POST /order */
+enum handler_status handle_orders_batch(struct request *req); /* orders_batch.c: POST /orders */
+enum handler_status handle_orders_list(struct request *req);  /* orders_book.c: GET /orders */
+enum handler_status handle_order_get(struct request *req);    /* orders_book.c: GET /orders/ID */
+enum handler_status handle_order_cancel(struct request *req); /* orders_book.c: DELETE /orders/ID */
+enum handler_status handle_events(struct request *req);       /* events.c: GET /events (SSE) */
+enum handler_status handle_metrics(struct request *req);      /* metrics.c: GET /metrics */
 
 extern const struct route cafe_routes[];
 extern const size_t cafe_nroutes;

@@ -1,0 +1,249 @@
+/* The café -> SSE bridge: the hub behind GET /events, every order transition
+ * published on it, and the "stats" event once a period (docs/contract.md,
+ * "Events"). Loop thread only. */
+#include <event2/event.h>
+#include <time.h>
+
+#include "app/app.h"
+#include "base/clock.h"
+#include "cafe/cafe.h"
+#include "server/server.h"
+#include "server/sse_hub.h"
+
+#define STATS_PERIOD_MS 1000 /* the "stats" event */
+#define SSE_FLUSH_MS    0    /* batching window: one write per subscriber per loop turn */
+
+/* One order's snapshot on the stream, keyed by the order so that the hub
+ * replaces an unsent older one of it (its window may hold the order's
+ * previous turn). */
+static void publish_order(struct app *app, const struct order *o, enum cafe_event ev, int step)
+{
+    const char *step_name =
+        step >= 0 && (unsigned)step < o->item->nsteps ? o->item->steps[step].name : NULL;
+    json_t *data = json_pack("{s:s, s:s?, s:o}", "event", cafe_event_name(ev), "step", step_name,
+                             "order", order_to_json(o));
+    sse_hub_publish(app->ctx.events, "order", data, o->id);
+}
+
+static void publish_held(struct app *app)
+{
+    struct event_bridge *br = &app->bridge;
+    struct order *o = br->held;
+    if (!o)
+        return;
+    br->held = NULL;
+    publish_order(app, o, br->held_event, br->held_step);
+    order_unref(o);
+}
+
+/* At the start of the next turn's timers, before whatever else runs in it
+ * (an async hands-on step that blocks the loop): the held transition, and
+ * the hub's window with it, go out now. */
+static void on_release(evutil_socket_t fd, short what, void *arg)
+{
+    struct app *app = arg;
+    publish_held(app);
+    sse_hub_flush(app->ctx.events);
+}
+
+static uint16_t *unheard_slot_of(struct event_bridge *br, uint64_t id)
+{
+    return &br->unheard_at[id % (2 * EVENT_RING)];
+}
+
+/* Takes the oldest unheard order off the queue (its reference goes to the
+ * caller through *out, or is dropped when out is NULL). */
+static void unheard_pop(struct event_bridge *br, struct unheard *out)
+{
+    struct unheard *u = &br->unheard[br->unheard_head];
+    uint16_t *at = unheard_slot_of(br, u->order->id);
+    if (*at == br->unheard_head + 1)
+        *at = 0;
+    if (out)
+        *out = *u;
+    else
+        order_unref(u->order);
+    br->unheard_head = (br->unheard_head + 1) % EVENT_RING;
+    br->unheard_count--;
+}
+
+/* Nobody listens: remember that o moved, at the cost of a few stores. */
+static void unheard_note(struct event_bridge *br, struct order *o, enum cafe_event ev, int step)
+{
+    uint16_t *at = unheard_slot_of(br, o->id);
+    struct unheard *u = *at ? &br->unheard[*at - 1] : NULL;
+    if (!u || u->order != o) { /* new (or its index entry was taken by a later id) */
+        if (br->unheard_count == EVENT_RING) {
+            unheard_pop(br, NULL);
+            br->dropped = true;
+        }
+        unsigned slot = (br->unheard_head + br->unheard_count++) % EVENT_RING;
+        u = &br->unheard[slot];
+        u->order = o;
+        order_ref(o);
+        *at = (uint16_t)(slot + 1);
+    }
+    u->event = ev;
+    u->step = step;
+}
+
+void event_bridge_catch_up(struct app *app)
+{
+    struct event_bridge *br = &app->bridge;
+    if (!br->unheard_count)
+        return;
+    if (br->dropped) {
+        /* Orders were forgotten: take one id for them, so that a client that
+         * heard the event before them is not replayed a stream with a hole
+         * (the EVENT_RING events below push this one out of the ring, and
+         * such a client resyncs). */
+        sse_hub_publish(app->ctx.events, "resync",
+                        json_pack("{s:s}", "reason", "events were dropped while nobody listened"),
+                        0);
+        br->dropped = false;
+    }
+    while (br->unheard_count) {
+        struct unheard u;
+        unheard_pop(br, &u);
+        publish_order(app, u.order, u.event, u.step);
+        order_unref(u.order);
+    }
+    sse_hub_flush(app->ctx.events); /* framed into the ring before the lookup */
+}
+
+static void on_events_catch_up(void *arg)
+{
+    event_bridge_catch_up(arg);
+}
+
+/* Every transition carries the whole order, so the newest one replaces older
+ * unsent ones without losing state: under a flood the stream frames at most
+ * one snapshot per order per window, and builds one per order per turn. */
+static void on_cafe_event(const struct order *co, enum cafe_event ev, int step, void *arg)
+{
+    struct app *app = arg;
+    struct event_bridge *br = &app->bridge;
+    struct order *o = (struct order *)co; /* kept by reference: the café lends it */
+    if (ev == CAFE_ORDER_READY)
+        stats_window_finished(&app->stats, (int)o->mode,
+                              (double)(o->finished_ns - o->accepted_ns) / 1e6);
+    if (br->closed)
+        return;
+    if (sse_hub_subscriber_count(app->ctx.events) == 0) {
+        unheard_note(br, o, ev, step);
+        return;
+    }
+    if (br->held != o) {
+        publish_held(app);
+        order_ref(o);
+        br->held = o;
+        static const struct timeval now = {0, 0};
+        event_add(br->release, &now);
+    }
+    br->held_event = ev;
+    br->held_step = step;
+}
+
+static json_t *mode_json(const struct stats_mode_summary *s, unsigned in_flight)
+{
+    return json_pack("{s:f, s:f, s:i, s:i, s:{s:f, s:f, s:f, s:f}}", "orders_per_s",
+                     s->orders_per_s, "requests_per_s", s->requests_per_s, "finished",
+                     (json_int_t)s->finished, "in_flight", (json_int_t)in_flight, "latency_ms",
+                     "avg", s->latency_avg_ms, "p50", s->latency_p50_ms, "p95", s->latency_p95_ms,
+                     "max", s->latency_max_ms);
+}
+
+static double now_unix_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void publish_stats(struct app *app, double secs)
+{
+    struct stats_window *w = &app->stats;
+    struct cafe_stats cs;
+    cafe_stats(app->ctx.cafe, &cs);
+    json_t *modes = json_object();
+    for (int m = 0; m < BREW_NMODES; m++) {
+        struct stats_mode_summary s;
+        stats_window_summarise(w, m, secs, &s);
+        json_object_set_new(modes, brew_mode_name((enum brew_mode)m),
+                            mode_json(&s, cs.in_flight[m]));
+    }
+    const struct server_stats *ss = server_stats(app->ctx.server);
+    json_t *data = json_pack(
+        "{s:I, s:f, s:o, s:{s:f, s:f}, s:{s:f}, s:i, s:i, s:i, s:i, s:i, s:I}", "t",
+        (json_int_t)now_unix_ms(), "interval_s", secs, "modes", modes, "lag_ms", "max",
+        w->lag_max_ms, "avg", w->lag_n ? w->lag_sum_ms / w->lag_n : 0.0, "iteration_ms", "max",
+        w->iteration_max_ms, "in_flight", (json_int_t)cafe_in_flight(app->ctx.cafe), "queue_depth",
+        (json_int_t)cs.barista_queue, "baristas_busy", (json_int_t)cs.baristas_busy, "baristas",
+        (json_int_t)cs.baristas, "connections", (json_int_t)ss->open_connections, "requests",
+        (json_int_t)ss->requests);
+    sse_hub_publish(app->ctx.events, "stats", data, 0);
+}
+
+/* Each period: the summary to whoever listens (a period nobody saw is not
+ * worth keeping for a resume), then a fresh window. */
+static void on_stats_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct app *app = arg;
+    uint64_t now = clock_ns();
+    if (sse_hub_subscriber_count(app->ctx.events) > 0)
+        publish_stats(app, stats_window_seconds(&app->stats, now));
+    stats_window_restart(&app->stats, now);
+}
+
+void event_bridge_init(struct app *app)
+{
+    struct sse_hub_config cfg;
+    sse_hub_config_default(&cfg);
+    cfg.max_backlog = app->options->sse_max_backlog;
+    cfg.heartbeat_ms = app->options->sse_heartbeat_ms;
+    cfg.ring_size = EVENT_RING;
+    cfg.flush_ms = SSE_FLUSH_MS;
+    cfg.real_precision = 6; /* rates and milliseconds: 6 digits say it all */
+    app->ctx.events = sse_hub_new(app->base, &cfg);
+    app->ctx.events_catch_up = on_events_catch_up;
+    app->ctx.events_arg = app;
+    cafe_set_observer(app->ctx.cafe, on_cafe_event, app);
+
+    struct event_bridge *br = &app->bridge;
+    br->release = evtimer_new(app->base, on_release, app);
+    event_priority_set(br->release, 0); /* the hub's own window has this priority */
+    const struct timeval period = timeval_from_ms(STATS_PERIOD_MS);
+    br->stats_timer = event_new(app->base, -1, EV_PERSIST, on_stats_timer, app);
+    event_priority_set(br->stats_timer, 0); /* before a blocking callback of its turn */
+    event_add(br->stats_timer, &period);
+}
+
+void event_bridge_drain(struct app *app)
+{
+    /* Streams never finish by themselves: end them now, with a last event
+     * the dashboard shows, so the drain does not wait for them. The timers
+     * stop too, so nothing of ours keeps the loop alive. */
+    publish_held(app);
+    sse_hub_close(app->ctx.events, "shutdown",
+                  json_pack("{s:s}", "reason", "server shutting down"));
+    app->bridge.closed = true;
+    event_del(app->bridge.stats_timer);
+}
+
+void event_bridge_free(struct app *app)
+{
+    struct event_bridge *br = &app->bridge;
+    cafe_set_observer(app->ctx.cafe, NULL, NULL);
+    /* Before the café goes: these references are the café's to drop. */
+    if (br->held)
+        order_unref(br->held);
+    while (br->unheard_count)
+        unheard_pop(br, NULL);
+    if (br->release)
+        event_free(br->release);
+    if (br->stats_timer)
+        event_free(br->stats_timer);
+    *br = (struct event_bridge){0};
+    sse_hub_free(app->ctx.events);
+    app->ctx.events = NULL;
+}
