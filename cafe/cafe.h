@@ -52,6 +52,7 @@ struct order {
     const char *flavour; /* the menu's spelling, or NULL */
     char *customer;      /* NULL when not given */
     enum brew_mode mode;
+    double time_scale; /* real seconds per recipe second, for this order's steps */
     enum order_status status;
     bool timed_out;                                /* cancelled because timeout_ms passed */
     const char *reason;                            /* static text for cancelled/failed, else NULL */
@@ -93,6 +94,7 @@ struct order_spec {
     const char *customer; /* copied; NULL for none */
     enum brew_mode mode;
     int64_t timeout_ms; /* < 0: none. Past it the brew is cancelled (timed_out) */
+    double time_scale;  /* real seconds per recipe second; <= 0: the café's time_scale */
 };
 
 enum cafe_admit {
@@ -190,7 +192,7 @@ int order_status_parse(const char *s); /* -1 if unknown */
 
 /* The order as the API shows it -- a new reference:
  * {"id","item","flavour"(or null),"customer"(or null),"mode","status",
- *  "reason"(cancelled/failed only),
+ *  "reason"(cancelled/failed only), "time_scale" (real s per recipe s),
  *  "times":{"accepted","started","ready"} (unix ms, null until then),
  *  "elapsed_ms" (acceptance to finish, or to now),
  *  "steps":[{"name","kind","seconds","after":[names],"status","start_ms","end_ms"}],

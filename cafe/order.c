@@ -89,6 +89,7 @@ struct order *order_create(struct cafe *c, const struct order_spec *spec)
     o->flavour = spec->flavour;
     o->customer = spec->customer ? xstrdup(spec->customer) : NULL;
     o->mode = spec->mode;
+    o->time_scale = spec->time_scale > 0 ? spec->time_scale : c->cfg.time_scale;
     o->status = ORDER_QUEUED;
     o->accepted_ns = clock_ns();
     o->accepted_unix_ms = unix_ms_now();
@@ -253,5 +254,7 @@ json_t *order_to_json(const struct order *o)
         order_message(o, msg, sizeof(msg)));
     if (o->reason)
         json_object_set_new(j, "reason", json_string(o->reason));
+    /* Step offsets are real ms; this turns them into recipe seconds. */
+    json_object_set_new(j, "time_scale", json_real(o->time_scale));
     return j;
 }
