@@ -3,6 +3,7 @@
  * handler waits on its order through order_wait() and registers an abort hook
  * that only detaches: a client that disconnects does not cancel its order. */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,11 @@
 #define TIMEOUT_MAX  86400000LL /* ms: a day */
 #define LIST_DEFAULT 50
 #define LIST_MAX     1000
+
+/* ?time_scale: a client may make its order's recipe seconds as short as a
+ * millisecond, never longer than a real second (docs/experiments.md). */
+#define TIME_SCALE_MIN 0.001
+#define TIME_SCALE_MAX 1.0
 
 /* An input problem: status (400 or 422), a sentence, optional extra members. */
 struct input_error {
@@ -190,6 +196,24 @@ static int query_uint(struct request *req, const char *name, long long def, long
     return 0;
 }
 
+/* ?time_scale=S: real seconds per recipe second for these orders only; 0
+ * (the café's own) when absent. */
+static int query_time_scale(struct request *req, double *out, struct input_error *e)
+{
+    const char *v = request_query_param(req, "time_scale");
+    *out = 0;
+    if (!v)
+        return 0;
+    char *end;
+    double s = strtod(v, &end);
+    if (!*v || !strchr("0123456789.", *v) || *end || !isfinite(s) || s < TIME_SCALE_MIN ||
+        s > TIME_SCALE_MAX)
+        return input_fail(e, 422, NULL, "time_scale must be a number from %g to %g", TIME_SCALE_MIN,
+                          TIME_SCALE_MAX);
+    *out = s;
+    return 0;
+}
+
 /* ?wait=0 (or false/no) answers at once with 202. */
 static bool query_wait(struct request *req)
 {
@@ -304,7 +328,8 @@ enum handler_status handle_order_place(struct request *req)
     long long timeout;
     req->log_label = brew_mode_name(spec.mode);
     if (order_read(req, ctx->menu, &spec, &e) < 0 ||
-        query_uint(req, "timeout_ms", -1, TIMEOUT_MAX, &timeout, &e) < 0) {
+        query_uint(req, "timeout_ms", -1, TIMEOUT_MAX, &timeout, &e) < 0 ||
+        query_time_scale(req, &spec.time_scale, &e) < 0) {
         answer_error(req, &e);
         return HANDLER_DONE;
     }
@@ -468,14 +493,18 @@ enum handler_status handle_orders_batch(struct request *req)
     struct order_spec *specs = NULL;
     unsigned n = 0;
     long long timeout;
+    double scale;
     json_t *root = NULL;
     if (!req->body_len) {
         input_fail(&e, 422, NULL, "a batch is a JSON body {\"orders\":[...], \"mode\":\"async\"}");
         goto fail;
     }
     if (query_uint(req, "timeout_ms", -1, TIMEOUT_MAX, &timeout, &e) < 0 ||
-        !(root = body_json(req, &e)) || !(specs = batch_read(req, ctx, root, timeout, &n, &e)))
+        query_time_scale(req, &scale, &e) < 0 || !(root = body_json(req, &e)) ||
+        !(specs = batch_read(req, ctx, root, timeout, &n, &e)))
         goto fail;
+    for (unsigned i = 0; i < n; i++)
+        specs[i].time_scale = scale;
     req->log_label = brew_mode_name(specs[0].mode);
 
     struct batch *b = xcalloc(1, sizeof(*b) + n * sizeof(b->orders[0]));
