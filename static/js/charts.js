@@ -62,7 +62,7 @@ export class Charts {
       { label: unit, size: 56, values: labels('y', (v) => fmt(v, '')) },
     ];
     const scales = {
-      x: { time: true, range: (u, min, max) => lastMinute(min, max) },
+      x: { time: true },
       y: { range: fromZero },
     };
     if (secondAxis) {
@@ -71,7 +71,15 @@ export class Charts {
     }
     const opts = { width: width(), height: 200, series: [{}, ...series], axes, scales, legend: { live: false } };
     const plot = new uPlot(opts, data(), root);
-    return { fit: () => plot.setSize({ width: width(), height: 200 }), draw: () => plot.setData(data()) };
+    // uPlot's own range for a single point is the epoch: set the time scale here
+    const draw = () => {
+      const d = data();
+      plot.setData(d);
+      const [min, max] = lastMinute(d[0][0], d[0].at(-1));
+      plot.setScale('x', { min, max });
+    };
+    draw();
+    return { fit: () => plot.setSize({ width: width(), height: 200 }), draw };
   }
 
   push(st) {

@@ -205,7 +205,7 @@ sleep 0.02; curl -s -o /dev/null -w 'healthz answered after %{time_total} s\\n' 
     explain: 'POST …?wait=0 answers 202 Accepted at once, with the order\'s Location; the brew goes on with nobody waiting, and the order is ready later.',
     needs: ['latte'],
     curl: () => `curl -si -X POST "$H/async/order?wait=0&time_scale=$S" -d item=latte | grep -iE '^(HTTP|location)'
-sleep 1.1; curl -s "$H/orders/ID"     # ID from the Location: "status":"ready"`,
+sleep 1.1; curl -s "$H/orders?limit=1"     # the newest order, now "status":"ready"`,
     why: 'the answer does not wait for the brew, as create_task() returns before the task has run.',
     async run({ latte }, x) {
       const t0 = now();

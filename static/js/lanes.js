@@ -2,8 +2,9 @@
 // (docs/timeline.md): one lane for the loop, blocks coloured by mode and the
 // part past the slow-callback threshold hatched, its busy fraction per
 // 100 ms as a strip under it; one lane per barista thread. It keeps the last
-// minute; the view shows a window of it (5 to 60 s), follows "now" unless the
-// reader scrolled back, and names a block on hover or tap.
+// minute; the view shows a window of it (5 to 60 s) and follows "now" --
+// unless the reader scrolled back (the view then stays on that moment) or
+// paused -- and names a block on hover or tap.
 //
 // Input: feed(batch) with the JSON of docs/timeline.md -- each "timeline"
 // event of /events (and a GET /timeline answer: the same shape). What was
@@ -31,7 +32,10 @@ export class Lanes {
     this.lanes = new Map(); // lane number -> { name, blocks: Map(key -> block), busy: Map(start ms -> fraction) }
     this.lane(0, 'loop');
     this.windowS = 10;
-    this.follow = true;
+    this.follow = true;   // the view's right edge is now
+    this.viewTo = null;   // else, the moment it stays on
+    this.pausedAt = null; // paused: "now" stands still
+    this.placed = null;   // the scrollLeft we set last (its scroll event is ours)
     this.batches = 0;
     this.dropped = 0;
     this.thresholdMs = null;
@@ -42,7 +46,11 @@ export class Lanes {
     this.span = null;
 
     this.scroll.addEventListener('scroll', () => {
-      this.follow = this.scroll.scrollLeft >= this.maxScroll() - 2;
+      if (this.placed !== null && Math.abs(this.scroll.scrollLeft - this.placed) < 1) return;
+      const max = this.maxScroll();
+      this.follow = this.scroll.scrollLeft >= max - 2;
+      this.viewTo = this.now() - (max - this.scroll.scrollLeft) / this.pxPerMs();
+      this.placed = null;
       this.draw();
     }, { passive: true });
     this.canvas.addEventListener('pointermove', (e) => this.hover(e));
@@ -50,9 +58,14 @@ export class Lanes {
     this.canvas.addEventListener('pointerleave', () => { this.tip.hidden = true; });
     for (const r of doc.querySelectorAll('input[name=lanes-window]'))
       r.addEventListener('change', () => this.setWindow(Number(r.value)));
-    doc.getElementById('lanes-now').addEventListener('click', () => { this.follow = true; this.layout(); });
+    doc.getElementById('lanes-now').addEventListener('click', () => {
+      this.follow = true;
+      this.pause(false);
+    });
+    this.pauseButton = doc.getElementById('lanes-pause');
+    this.pauseButton.addEventListener('click', () => this.pause(this.pausedAt === null));
     new ResizeObserver(() => this.layout()).observe(this.scroll);
-    setInterval(() => { if (this.follow) this.layout(); }, 500); // "now" moves on
+    setInterval(() => { if (this.pausedAt === null) this.layout(); }, 500); // "now" moves on
     this.layout();
   }
 
@@ -75,14 +88,27 @@ export class Lanes {
     if (added) this.layout();
   }
 
-  now() {
+  // Server time: the newest moment a batch reached, run on by the local clock.
+  serverNow() {
     return this.clock ? this.clock.server + (performance.now() - this.clock.local) : Date.now();
+  }
+
+  // The right end of the minute the view scrolls over.
+  now() {
+    return this.pausedAt ?? this.serverNow();
+  }
+
+  pause(on) {
+    this.pausedAt = on ? this.serverNow() : null;
+    this.pauseButton.textContent = on ? 'Resume' : 'Pause';
+    this.pauseButton.setAttribute('aria-pressed', String(on));
+    this.layout();
   }
 
   feed(b) {
     const t0 = b.t0_ms;
     const end = t0 + b.to_us / 1000;
-    if (!this.clock || end > this.now()) this.clock = { server: end, local: performance.now() };
+    if (!this.clock || end > this.serverNow()) this.clock = { server: end, local: performance.now() };
     this.thresholdMs = b.threshold_us / 1000;
     this.slowMs = b.slow_us ? b.slow_us / 1000 : null;
     for (const ln of b.lanes || []) {
@@ -113,7 +139,6 @@ export class Lanes {
 
   setWindow(s) {
     this.windowS = TICK_STEP_S[s] ? s : 10;
-    this.follow = true;
     this.layout();
   }
 
@@ -139,13 +164,25 @@ export class Lanes {
       this.canvas.width = Math.round(w * dpr);
       this.canvas.height = Math.round(h * dpr);
     }
-    if (this.follow) this.scroll.scrollLeft = this.maxScroll();
+    this.place();
     this.draw();
+  }
+
+  // Scrolls the track to the view's moment: the right end when following,
+  // else wherever viewTo now is (it drifts left as now moves on).
+  place() {
+    const max = this.maxScroll();
+    if (!this.follow) this.viewTo = Math.max(this.viewTo, this.now() - KEEP_MS + this.windowS * 1000);
+    const left = this.follow ? max : max - (this.now() - this.viewTo) * this.pxPerMs();
+    if (Math.abs(this.scroll.scrollLeft - left) >= 1) {
+      this.scroll.scrollLeft = left;
+      this.placed = this.scroll.scrollLeft;
+    }
   }
 
   // The time span the view shows, in server ms.
   view() {
-    const to = this.now() - (this.maxScroll() - this.scroll.scrollLeft) / this.pxPerMs();
+    const to = this.follow ? this.now() : this.viewTo;
     return { from: to - this.windowS * 1000, to };
   }
 
@@ -156,7 +193,7 @@ export class Lanes {
     const { from, to } = this.view();
     const k = this.pxPerMs();
     const xOf = (t) => GUTTER + (t - from) * k;
-    this.span = { from, to, windowS: this.windowS, follow: this.follow };
+    this.span = { from, to, windowS: this.windowS, follow: this.follow, paused: this.pausedAt !== null };
     this.boxes = [];
     c.setTransform(dpr, 0, 0, dpr, 0, 0);
     c.clearRect(0, 0, w, this.height());
@@ -196,9 +233,10 @@ export class Lanes {
       c.clip();
       for (const b of lane.blocks.values()) {
         if (b.start > to || b.start + b.dur < from) continue;
-        const x0 = Math.max(GUTTER, xOf(b.start));
-        const x1 = Math.min(w, xOf(b.start + b.dur));
-        const bw = Math.max(1, x1 - x0); // a 1 ms sliver stays visible
+        // whole pixels, so edges are crisp and a 1 ms sliver is one solid pixel wide
+        const x0 = Math.round(Math.max(GUTTER, xOf(b.start)));
+        const x1 = Math.round(Math.min(w, xOf(b.start + b.dur)));
+        const bw = Math.max(1, x1 - x0);
         c.fillStyle = COLORS[b.tag] || COLORS.none;
         c.fillRect(x0, y + 2, bw, h - 4);
         if (n === 0 && this.slowMs && b.dur > this.slowMs) { // a band, so the label stays legible
