@@ -26,7 +26,7 @@ FROM debian:bookworm-slim
 # Runtime libraries only (llhttp is linked in statically). No curl: the
 # health check below speaks HTTP with bash's /dev/tcp.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libevent-core-2.1-7 libjansson4 \
+ && apt-get install -y --no-install-recommends libevent-core-2.1-7 libjansson4 libhiredis0.14 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin cafe
 COPY --from=build /src/build/cafe-server /usr/local/bin/cafe-server

@@ -176,7 +176,7 @@ int main(int argc, char **argv)
         .busy = cafe_busy,
     };
     app.ctx.server = server_new(app.base, &opts.limits, &hooks);
-    if (cafe_app_init(&app) < 0 || observe_app_init(&app) < 0)
+    if (!app.ctx.server || cafe_app_init(&app) < 0 || observe_app_init(&app) < 0)
         return 1;
     options_log(&opts);
 

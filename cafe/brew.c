@@ -147,9 +147,10 @@ static void step_started(struct brew *b, unsigned i, uint64_t at_ns)
     o->steps[i].start_ms = order_offset_ms(o, at_ns);
     if (o->status == ORDER_QUEUED) {
         o->started_ns = at_ns;
+        o->started_ms = o->steps[i].start_ms;
         order_set_status(c, o, ORDER_BREWING);
     }
-    cafe_notify(c, o, CAFE_STEP_STARTED, (int)i);
+    cafe_transition(c, o, CAFE_STEP_STARTED, (int)i);
 }
 
 static void step_done(struct brew *b, unsigned i, uint64_t at_ns)
@@ -158,7 +159,7 @@ static void step_done(struct brew *b, unsigned i, uint64_t at_ns)
     b->done |= 1u << i;
     o->steps[i].status = STEP_DONE;
     o->steps[i].end_ms = order_offset_ms(o, at_ns);
-    cafe_notify(b->cafe, o, CAFE_STEP_DONE, (int)i);
+    cafe_transition(b->cafe, o, CAFE_STEP_DONE, (int)i);
 }
 
 /* Runs a hands-on step on the loop thread (sync and async): the loop is
@@ -200,8 +201,9 @@ static void step_drop(struct brew *b, struct step_run *r)
         st->status = STEP_DROPPED;
 }
 
-/* Ends the brew: the order moves to its final status, the observer and then
- * the waiter hear of it, and the brew's reference on the order goes. */
+/* Ends the brew: the order moves to its final status, the observer and the
+ * store hear of it (then the waiter, once stored), and the brew's reference
+ * on the order goes. */
 static void brew_finish(struct brew *b, enum order_status status, const char *reason)
 {
     struct cafe *c = b->cafe;
@@ -222,10 +224,7 @@ static void brew_finish(struct brew *b, enum order_status status, const char *re
     o->brew = NULL;
     o->reason = reason;
     order_set_status(c, o, status);
-    void (*waiter)(struct order *, void *) = o->waiter;
-    o->waiter = NULL;
-    if (waiter)
-        waiter(o, o->waiter_arg);
+    cafe_order_finished(c, o);
     order_unref(o);
 }
 
@@ -385,69 +384,22 @@ static void on_kick(evutil_socket_t fd, short what, void *arg)
         kick(c);
 }
 
-/* --- the café ------------------------------------------------------------- */
+/* --- the café's side ------------------------------------------------------ */
 
-struct cafe *cafe_new(struct event_base *base, const struct menu *menu,
-                      const struct cafe_config *cfg)
+void brews_init(struct cafe *c)
 {
-    struct cafe *c = xcalloc(1, sizeof(*c));
-    c->base = base;
-    c->menu = menu;
-    c->cfg = *cfg;
-    if (c->cfg.time_scale < 0)
-        c->cfg.time_scale = 0;
-    book_init(c);
-    c->kick = evtimer_new(base, on_kick, c);
-    c->baristas = baristas_new(base, cfg->baristas ? cfg->baristas : 1);
-    if (!c->baristas) {
-        cafe_free(c);
-        return NULL;
-    }
-    return c;
+    c->kick = evtimer_new(c->base, on_kick, c);
 }
 
-void cafe_free(struct cafe *c)
+void brews_free(struct cafe *c)
 {
-    if (!c)
-        return;
-    cafe_fail_all(c, "the café closed");
-    baristas_free(c->baristas); /* detached jobs come back and are freed */
-    event_free(c->kick);
-    book_free(c);
-    free(c);
+    if (c->kick)
+        event_free(c->kick);
 }
 
-const struct menu *cafe_menu(const struct cafe *c)
+void brew_start(struct cafe *c, struct order *o, int64_t timeout_ms)
 {
-    return c->menu;
-}
-
-enum cafe_admit cafe_admit(const struct cafe *c, enum brew_mode mode, unsigned n)
-{
-    if (c->draining)
-        return CAFE_CLOSED;
-    unsigned in_flight = 0;
-    for (int m = 0; m < BREW_NMODES; m++)
-        in_flight += c->st.in_flight[m];
-    if ((uint64_t)in_flight + n > c->cfg.max_brews)
-        return CAFE_BUSY;
-    if (mode == MODE_THREAD) {
-        /* Checked at admission: an accepted order never fails later for want
-         * of queue space, so the queue may pass the bound by what accepted
-         * orders still have to hand over (itself bounded by max_brews). */
-        struct barista_stats bs;
-        baristas_stats(c->baristas, &bs);
-        if (bs.queued >= c->cfg.max_queue)
-            return CAFE_QUEUE_FULL;
-    }
-    return CAFE_OK;
-}
-
-/* One admitted order: into the book, its brew started (see cafe_orders_place). */
-static struct order *order_start(struct cafe *c, const struct order_spec *spec)
-{
-    struct order *o = order_create(c, spec);
-    unsigned n = spec->item->nsteps;
+    unsigned n = o->item->nsteps;
     struct brew *b = xcalloc(1, sizeof(*b) + n * sizeof(b->runs[0]));
     b->cafe = c;
     b->order = o;
@@ -459,87 +411,33 @@ static struct order *order_start(struct cafe *c, const struct order_spec *spec)
     if (c->brews)
         c->brews->prev = b;
     c->brews = b;
-    if (spec->timeout_ms >= 0) {
-        struct timeval tv = {(time_t)(spec->timeout_ms / 1000),
-                             (suseconds_t)(spec->timeout_ms % 1000 * 1000)};
-        b->deadline_ns = o->accepted_ns + (uint64_t)spec->timeout_ms * 1000000u;
+    if (timeout_ms >= 0) {
+        struct timeval tv = timeval_from_ms((uint64_t)timeout_ms);
+        b->deadline_ns = o->accepted_ns + (uint64_t)timeout_ms * 1000000u;
         b->deadline = evtimer_new(c->base, on_deadline, b);
         evtimer_add(b->deadline, &tv);
     }
-    cafe_notify(c, o, CAFE_ORDER_QUEUED, -1);
     /* Timers and barista work start now (a loop turn saved under load);
      * anything that would block the loop waits for the next turn, so the
      * caller can order_wait() before anything finishes. An async brew
      * accepted behind one with blocking work still to do queues behind it:
      * orders start in acceptance order. */
-    if (spec->mode == MODE_SYNC) {
+    if (o->mode == MODE_SYNC) {
         queue_push(&c->sync, b);
         kick(c);
     } else if (c->starting.head || brew_start_ready(b) >= 0) {
         queue_push(&c->starting, b);
         kick(c);
     }
-    return o;
 }
 
-enum cafe_admit cafe_orders_place(struct cafe *c, const struct order_spec *specs, unsigned n,
-                                  struct order **out)
+void brew_stop(struct order *o, enum order_status status, const char *reason)
 {
-    /* One verdict for all: placing one hands its steps to the baristas, which
-     * must not refuse the next one of the same batch. */
-    enum cafe_admit verdict = cafe_admit(c, specs[0].mode, n);
-    if (verdict != CAFE_OK) {
-        c->st.refused++;
-        return verdict;
-    }
-    for (unsigned i = 0; i < n; i++)
-        out[i] = order_start(c, &specs[i]);
-    return CAFE_OK;
+    brew_finish(o->brew, status, reason);
 }
 
-enum cafe_admit cafe_order_place(struct cafe *c, const struct order_spec *spec, struct order **out)
-{
-    return cafe_orders_place(c, spec, 1, out);
-}
-
-void order_wait(struct order *o, void (*fn)(struct order *o, void *arg), void *arg)
-{
-    o->waiter = fn;
-    o->waiter_arg = arg;
-}
-
-enum cafe_cancel cafe_order_cancel(struct cafe *c, struct order *o)
-{
-    if (o->status == ORDER_CANCELLED)
-        return CANCEL_ALREADY;
-    if (!o->brew)
-        return CANCEL_FINISHED;
-    brew_finish(o->brew, ORDER_CANCELLED, "cancelled");
-    return CANCEL_DONE;
-}
-
-void cafe_drain(struct cafe *c)
-{
-    c->draining = true;
-}
-
-bool cafe_draining(const struct cafe *c)
-{
-    return c->draining;
-}
-
-void cafe_fail_all(struct cafe *c, const char *reason)
+void brews_fail_all(struct cafe *c, const char *reason)
 {
     while (c->brews)
         brew_finish(c->brews, ORDER_FAILED, reason);
-}
-
-void cafe_stats(const struct cafe *c, struct cafe_stats *st)
-{
-    struct barista_stats bs;
-    *st = c->st;
-    baristas_stats(c->baristas, &bs);
-    st->barista_queue = bs.queued;
-    st->baristas_busy = bs.busy;
-    st->baristas = bs.threads;
 }

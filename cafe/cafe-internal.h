@@ -1,15 +1,17 @@
 #ifndef CAFE_CAFE_INTERNAL_H
 #define CAFE_CAFE_INTERNAL_H
 
-/* Private parts shared by cafe/order.c (the order book) and cafe/brew.c (the
- * scheduler). Nothing outside cafe/ includes this. */
+/* Private parts shared by cafe/cafe.c (the café's face), cafe/brew.c (the
+ * scheduler) and cafe/order.c (the order value). Nothing outside cafe/
+ * includes this. */
 
 #include <sys/time.h>
 
 #include "cafe/baristas.h"
 #include "cafe/cafe.h"
 
-#define CAFE_MAX_COMMON_TIMEOUTS 64 /* of libevent's 256 per base; the engine uses a few */
+#define CAFE_MAX_COMMON_TIMEOUTS 64   /* of libevent's 256 per base; the engine uses a few */
+#define CAFE_MEMORY_STREAM       1024 /* transitions the memory store keeps for /events */
 
 struct brew_queue {
     struct brew *head, *tail;
@@ -19,14 +21,8 @@ struct cafe {
     struct event_base *base;
     const struct menu *menu;
     struct cafe_config cfg;
-
-    /* The order book: a ring indexed by id % cap. Ids are consecutive, so the
-     * slot of id either holds that order or a newer one: O(1) lookup, and the
-     * oldest order is evicted by the newest (memory stays bounded however
-     * many millions of orders pass). */
-    struct order **ring;
-    unsigned cap;
-    uint64_t last_id;
+    struct order_store *store;
+    unsigned creating; /* admitted orders the store has not confirmed yet */
 
     /* Scheduling. kick is a zero-timeout timer: it fires on the next loop
      * turn, after pending I/O, and starts what the queues hold. */
@@ -49,13 +45,26 @@ struct cafe {
     struct cafe_stats st; /* counters; barista fields are filled in on read */
 };
 
-/* order.c */
-void book_init(struct cafe *c);
-void book_free(struct cafe *c);
-struct order *order_create(struct cafe *c, const struct order_spec *spec);
-/* Moves the order to status (counting it) and tells the observer. */
+/* cafe.c */
+/* Moves the order to status (counting it), tells the observer and the store. */
 void order_set_status(struct cafe *c, struct order *o, enum order_status status);
-void cafe_notify(struct cafe *c, const struct order *o, enum cafe_event ev, int step);
+/* A transition: the observer hears of it, the store records it. */
+void cafe_transition(struct cafe *c, struct order *o, enum cafe_event ev, int step);
+/* The order reached its final status: its waiter is answered once the store
+ * has that status (read-your-writes), or could not take it. */
+void cafe_order_finished(struct cafe *c, struct order *o);
+
+/* brew.c */
+void brews_init(struct cafe *c);
+void brews_free(struct cafe *c);
+/* Starts the brew of a stored order (timeout_ms < 0: none). */
+void brew_start(struct cafe *c, struct order *o, int64_t timeout_ms);
+/* Ends an unfinished order's brew as cancelled or failed. */
+void brew_stop(struct order *o, enum order_status status, const char *reason);
+void brews_fail_all(struct cafe *c, const char *reason);
+
+/* order.c */
 int64_t order_offset_ms(const struct order *o, uint64_t now_ns);
+int64_t unix_ms_now(void);
 
 #endif

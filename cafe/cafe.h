@@ -6,86 +6,43 @@
 #include <stdint.h>
 
 #include "cafe/menu.h"
+#include "cafe/order.h"
+#include "cafe/store.h"
 
-/* The café: order book, brew scheduler and barista pool. Knows nothing about
- * HTTP; the handlers turn its values into responses. Everything here is
- * loop-thread only except where a comment says otherwise. Brews hold an order,
- * never a connection: a client that leaves just detaches its waiter and the
- * brew goes on (the order is business state). */
+/* The café: brew scheduler and barista pool over an order store
+ * (cafe/store.h: the in-memory book, or Redis shared by replicas). Knows
+ * nothing about HTTP; the handlers turn its values into responses. Everything
+ * here is loop-thread only except where a comment says otherwise. Brews hold
+ * an order, never a connection: a client that leaves just detaches its waiter
+ * and the brew goes on (the order is business state). */
 
 struct event_base;
 struct cafe;
-struct brew; /* private to cafe/brew.c */
-
-enum brew_mode {
-    MODE_SYNC,   /* every step blocks the loop thread, one after another */
-    MODE_ASYNC,  /* waiting steps are timers; hands-on steps block the loop */
-    MODE_THREAD, /* waiting steps are timers; hands-on steps go to baristas */
-};
-#define BREW_NMODES 3
-
-enum order_status {
-    ORDER_QUEUED,    /* accepted, no step started yet (waiting for the loop / a barista) */
-    ORDER_BREWING,   /* at least one step started */
-    ORDER_READY,     /* every step done */
-    ORDER_CANCELLED, /* DELETE or timeout_ms; see order.reason */
-    ORDER_FAILED,    /* could not be finished (shutdown); see order.reason */
-};
-#define ORDER_NSTATUSES 5
-
-/* pending: waits for its `after` steps; queued: waits for a free barista
- * (thread mode); dropped: cancelled before it finished. */
-enum step_status { STEP_PENDING, STEP_QUEUED, STEP_RUNNING, STEP_DONE, STEP_DROPPED };
-
-struct order_step {
-    enum step_status status;
-    int64_t start_ms; /* offsets from the order's acceptance; -1 until known */
-    int64_t end_ms;
-};
-
-/* One order. Owned by the café (reference-counted between the order book and
- * its brew, so an order evicted from the book while brewing stays valid until
- * the brew ends). Handlers read it; only cafe/ writes it. */
-struct order {
-    uint64_t id; /* 1, 2, 3, ... */
-    const struct item *item;
-    const char *flavour; /* the menu's spelling, or NULL */
-    char *customer;      /* NULL when not given */
-    enum brew_mode mode;
-    double time_scale; /* real seconds per recipe second, for this order's steps */
-    enum order_status status;
-    bool timed_out;                                /* cancelled because timeout_ms passed */
-    const char *reason;                            /* static text for cancelled/failed, else NULL */
-    uint64_t accepted_ns, started_ns, finished_ns; /* CLOCK_MONOTONIC; 0 = not yet */
-    int64_t accepted_unix_ms;                      /* wall clock, for display */
-
-    /* Private to cafe/. */
-    struct cafe *cafe;
-    unsigned refs;
-    struct brew *brew; /* NULL once finished */
-    void (*waiter)(struct order *o, void *arg);
-    void *waiter_arg;
-    struct order_step steps[]; /* item->nsteps */
-};
 
 /* Domain settings (filled from app/options.h by app/wire_cafe.c). */
 struct cafe_config {
     double time_scale;   /* real seconds per recipe second */
     unsigned baristas;   /* worker threads for thread mode's hands-on steps */
-    unsigned max_orders; /* the order book keeps the most recent N */
+    unsigned max_orders; /* the order book keeps the most recent N (memory store) */
     unsigned max_brews;  /* unfinished orders (queued + brewing); above -> CAFE_BUSY */
     unsigned max_queue;  /* barista queue depth; above -> CAFE_QUEUE_FULL (thread mode) */
+    /* Where orders live: NULL makes the in-memory book of max_orders; else
+     * the café takes this store over (cafe_free() frees it). */
+    struct order_store *store;
+    const char *replica_id; /* for the memory book (NULL: "local"); a store brings its own */
 };
 
 /* Creates the café on base (the loop that runs brews) with its barista
- * threads. The menu must outlive it. NULL (after a message on stderr) if the
- * threads cannot start. */
+ * threads and its store. The menu must outlive it. NULL (after a message on
+ * stderr; cfg->store is freed) if the threads cannot start. */
 struct cafe *cafe_new(struct event_base *base, const struct menu *menu,
                       const struct cafe_config *cfg);
 /* Fails every unfinished order (answering its waiter), joins the baristas and
- * frees everything. */
+ * frees everything, the store included (what it had not written yet is lost:
+ * call cafe_flush() and run the loop first). */
 void cafe_free(struct cafe *c);
 const struct menu *cafe_menu(const struct cafe *c);
+struct order_store *cafe_store(const struct cafe *c);
 
 /* What an order asks for, validated by the caller against the menu. */
 struct order_spec {
@@ -107,6 +64,9 @@ enum cafe_admit {
 /* Whether n more orders of this mode would be admitted now; placing does not
  * need it asked first. */
 enum cafe_admit cafe_admit(const struct cafe *c, enum brew_mode mode, unsigned n);
+/* --- the synchronous API (the memory store only; another store refuses with
+ * CAFE_CLOSED, finds nothing and lists nothing) ------------------------------ */
+
 /* Accepts an order: it enters the book as queued (observer: CAFE_ORDER_QUEUED).
  * Async and thread brews start their timers and barista work at once (then
  * they are brewing); whatever blocks the loop -- every sync step, async
@@ -124,27 +84,48 @@ enum cafe_admit cafe_orders_place(struct cafe *c, const struct order_spec *specs
  * detaches (a client that went away). */
 void order_wait(struct order *o, void (*fn)(struct order *o, void *arg), void *arg);
 
-/* Keeps an order alive past its brew and its eviction from the book (a batch
- * holds its orders until it answers). */
-void order_ref(struct order *o);
-void order_unref(struct order *o);
-
 /* The order with this id, or NULL if unknown or evicted from the book. */
 struct order *cafe_order_find(struct cafe *c, uint64_t id);
 
-enum cafe_cancel {
-    CANCEL_DONE,     /* was queued/brewing, now cancelled; its waiter was answered */
-    CANCEL_ALREADY,  /* was cancelled before */
-    CANCEL_FINISHED, /* ready or failed: nothing to cancel */
-};
-/* Cooperative cancellation: drops the order's timers and queued barista work;
- * a hands-on step already in a barista's hands finishes, its result ignored. */
+/* Cooperative cancellation of a live order (any store): drops the order's
+ * timers and queued barista work; a hands-on step already in a barista's
+ * hands finishes, its result ignored. */
 enum cafe_cancel cafe_order_cancel(struct cafe *c, struct order *o);
 
 /* Newest first: up to limit orders, only those in status (< 0: any). Calls
  * fn for each; returns how many. */
 unsigned cafe_orders_each(struct cafe *c, int status, unsigned limit,
                           void (*fn)(struct order *o, void *arg), void *arg);
+
+/* --- the asynchronous API (any store; see cafe/store.h for when callbacks
+ * run: the memory store before the call returns, Redis later) -------------- */
+
+/* Places n orders of one mode under one admission, acknowledged once the
+ * store has them: placed(orders, n, CAFE_OK, STORE_OK, arg) with the brews
+ * started (register waiters with order_wait() there: nothing finishes inside
+ * the callback), or placed(NULL, 0, verdict, r, arg) when refused (verdict
+ * != CAFE_OK) or not stored (r: STORE_UNAVAILABLE -- answer 503 +
+ * Retry-After; nothing was placed). specs are read before the call returns. */
+typedef void (*cafe_placed_fn)(struct order *const *orders, unsigned n, enum cafe_admit verdict,
+                               enum store_result r, void *arg);
+void cafe_orders_submit(struct cafe *c, const struct order_spec *specs, unsigned n,
+                        cafe_placed_fn placed, void *arg);
+/* The order with this id as the store has it (read-your-writes: at least the
+ * state of every answer given). */
+void cafe_order_get(struct cafe *c, uint64_t id, store_order_fn done, void *arg);
+/* Newest first: up to limit orders in status (< 0: any). */
+void cafe_orders_list(struct cafe *c, int status, unsigned limit, store_orders_fn done, void *arg);
+/* Cancels order id wherever it brews: here, or through its owner replica
+ * (bounded wait). done(o, verdict, STORE_OK, arg) once the cancellation is
+ * stored; o is the order after it (borrowed). r != STORE_OK: o may be NULL
+ * (not found, unavailable, owner gone or silent) or the local order whose
+ * cancellation the store has not confirmed yet (unavailable). */
+typedef void (*cafe_cancelled_fn)(struct order *o, enum cafe_cancel verdict, enum store_result r,
+                                  void *arg);
+void cafe_order_cancel_async(struct cafe *c, uint64_t id, cafe_cancelled_fn done, void *arg);
+/* done(NULL, r, arg) once everything recorded so far is stored (or could not
+ * be: r says why) -- the drain waits for it before cafe_free(). */
+void cafe_flush(struct cafe *c, store_order_fn done, void *arg);
 
 /* Shutdown. Draining refuses new orders (CAFE_CLOSED); in-flight ones go on.
  * cafe_fail_all() ends every unfinished order as failed with reason,
@@ -157,18 +138,8 @@ void cafe_fail_all(struct cafe *c, const char *reason);
  * index for CAFE_STEP_*, else -1. Called on the loop thread, synchronously,
  * after the order changed; it must not cancel or place orders. One observer
  * per café (NULL removes it). */
-enum cafe_event {
-    CAFE_ORDER_QUEUED,
-    CAFE_ORDER_BREWING,
-    CAFE_STEP_STARTED,
-    CAFE_STEP_DONE,
-    CAFE_ORDER_READY,
-    CAFE_ORDER_CANCELLED,
-    CAFE_ORDER_FAILED,
-};
 typedef void (*cafe_observer_fn)(const struct order *o, enum cafe_event ev, int step, void *arg);
 void cafe_set_observer(struct cafe *c, cafe_observer_fn fn, void *arg);
-const char *cafe_event_name(enum cafe_event ev); /* "order_queued", "step_started", ... */
 
 /* A snapshot for /metrics and the stats stream. */
 struct cafe_stats {
@@ -177,28 +148,12 @@ struct cafe_stats {
     uint64_t finished[BREW_NMODES][ORDER_NSTATUSES]; /* since start: orders that ended so */
     uint64_t placed[BREW_NMODES];                    /* since start */
     uint64_t refused;         /* admission refusals (busy, queue full, closed) */
+    uint64_t unstored;        /* orders refused because the store could not take them */
     unsigned barista_queue;   /* hands-on steps waiting for a barista */
     unsigned baristas_busy;   /* baristas with a step in hand */
     unsigned baristas;        /* pool size */
     uint64_t loop_blocked_ns; /* time sync/async hands-on work held the loop */
 };
 void cafe_stats(const struct cafe *c, struct cafe_stats *st);
-
-/* Names used on the wire: "sync"/"async"/"thread", "queued"/"brewing"/... */
-const char *brew_mode_name(enum brew_mode m);
-int brew_mode_parse(const char *s); /* case-insensitive; -1 if unknown */
-const char *order_status_name(enum order_status s);
-int order_status_parse(const char *s); /* -1 if unknown */
-
-/* The order as the API shows it -- a new reference:
- * {"id","item","flavour"(or null),"customer"(or null),"mode","status",
- *  "reason"(cancelled/failed only), "time_scale" (real s per recipe s),
- *  "times":{"accepted","started","ready"} (unix ms, null until then),
- *  "elapsed_ms" (acceptance to finish, or to now),
- *  "steps":[{"name","kind","seconds","after":[names],"status","start_ms","end_ms"}],
- *  "message":"Your vanilla latte is ready, enjoy!"} */
-json_t *order_to_json(const struct order *o);
-/* The friendly sentence alone, into buf. */
-const char *order_message(const struct order *o, char *buf, size_t len);
 
 #endif

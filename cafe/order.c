@@ -1,4 +1,5 @@
-/* The order book and the order's public face (JSON, names, message). */
+/* The order as a value: its life (references), its names and its public
+ * face (JSON, message). The book that holds orders is a store's job. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,53 +60,29 @@ const char *cafe_event_name(enum cafe_event ev)
     return event_names[ev];
 }
 
-void book_init(struct cafe *c)
+int cafe_event_parse(const char *s)
 {
-    c->cap = c->cfg.max_orders ? c->cfg.max_orders : 1;
-    c->ring = xcalloc(c->cap, sizeof(*c->ring));
+    for (int i = 0; s && i < CAFE_NEVENTS; i++)
+        if (strcmp(event_names[i], s) == 0)
+            return i;
+    return -1;
 }
 
-void book_free(struct cafe *c)
+const char *step_status_name(enum step_status s)
 {
-    for (unsigned i = 0; i < c->cap; i++)
-        if (c->ring[i])
-            order_unref(c->ring[i]);
-    free(c->ring);
+    return step_status_names[s];
 }
 
-static int64_t unix_ms_now(void)
+struct order *order_alloc(const struct item *item)
 {
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
-struct order *order_create(struct cafe *c, const struct order_spec *spec)
-{
-    unsigned n = spec->item->nsteps;
+    unsigned n = item->nsteps;
     struct order *o = xcalloc(1, sizeof(*o) + n * sizeof(o->steps[0]));
-    o->id = ++c->last_id;
-    o->item = spec->item;
-    o->flavour = spec->flavour;
-    o->customer = spec->customer ? xstrdup(spec->customer) : NULL;
-    o->mode = spec->mode;
-    o->time_scale = spec->time_scale > 0 ? spec->time_scale : c->cfg.time_scale;
+    o->item = item;
     o->status = ORDER_QUEUED;
-    o->accepted_ns = clock_ns();
-    o->accepted_unix_ms = unix_ms_now();
+    o->started_ms = o->finished_ms = -1;
     for (unsigned i = 0; i < n; i++)
         o->steps[i] = (struct order_step){STEP_PENDING, -1, -1};
-    o->refs = 1; /* the book's */
-    o->cafe = c;
-
-    /* The newest order takes the slot of the one cap ids older. */
-    struct order **slot = &c->ring[o->id % c->cap];
-    if (*slot)
-        order_unref(*slot);
-    *slot = o;
-    c->st.live[ORDER_QUEUED]++;
-    c->st.placed[o->mode]++;
-    c->st.in_flight[o->mode]++;
+    o->refs = 1;
     return o;
 }
 
@@ -118,67 +95,16 @@ void order_unref(struct order *o)
 {
     if (--o->refs > 0)
         return;
-    o->cafe->st.live[o->status]--;
+    if (o->cafe)
+        o->cafe->st.live[o->status]--;
     free(o->customer);
+    free(o->reason_buf);
     free(o);
-}
-
-struct order *cafe_order_find(struct cafe *c, uint64_t id)
-{
-    if (id == 0 || id > c->last_id || c->last_id - id >= c->cap)
-        return NULL;
-    struct order *o = c->ring[id % c->cap];
-    return o && o->id == id ? o : NULL;
-}
-
-unsigned cafe_orders_each(struct cafe *c, int status, unsigned limit,
-                          void (*fn)(struct order *o, void *arg), void *arg)
-{
-    unsigned n = 0;
-    for (uint64_t id = c->last_id; id > 0 && c->last_id - id < c->cap && n < limit; id--) {
-        struct order *o = c->ring[id % c->cap];
-        if (o && o->id == id && (status < 0 || (int)o->status == status)) {
-            fn(o, arg);
-            n++;
-        }
-    }
-    return n;
 }
 
 int64_t order_offset_ms(const struct order *o, uint64_t now_ns)
 {
     return now_ns > o->accepted_ns ? (int64_t)((now_ns - o->accepted_ns) / 1000000u) : 0;
-}
-
-void cafe_notify(struct cafe *c, const struct order *o, enum cafe_event ev, int step)
-{
-    if (c->observer)
-        c->observer(o, ev, step, c->observer_arg);
-}
-
-void order_set_status(struct cafe *c, struct order *o, enum order_status status)
-{
-    static const enum cafe_event events[ORDER_NSTATUSES] = {[ORDER_QUEUED] = CAFE_ORDER_QUEUED,
-                                                            [ORDER_BREWING] = CAFE_ORDER_BREWING,
-                                                            [ORDER_READY] = CAFE_ORDER_READY,
-                                                            [ORDER_CANCELLED] =
-                                                                CAFE_ORDER_CANCELLED,
-                                                            [ORDER_FAILED] = CAFE_ORDER_FAILED};
-    c->st.live[o->status]--;
-    c->st.live[status]++;
-    o->status = status;
-    if (status >= ORDER_READY) {
-        o->finished_ns = clock_ns();
-        c->st.in_flight[o->mode]--;
-        c->st.finished[o->mode][status]++;
-    }
-    cafe_notify(c, o, events[status], -1);
-}
-
-void cafe_set_observer(struct cafe *c, cafe_observer_fn fn, void *arg)
-{
-    c->observer = fn;
-    c->observer_arg = arg;
 }
 
 const char *order_message(const struct order *o, char *buf, size_t len)
@@ -237,24 +163,43 @@ static json_t *steps_to_json(const struct order *o)
     return steps;
 }
 
+int64_t unix_ms_now(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+/* Acceptance to finish, or to now: a live order counts on the monotonic
+ * clock, a snapshot (brewed elsewhere) on the wall clock. */
+static int64_t elapsed_ms(const struct order *o)
+{
+    if (o->finished_ms >= 0)
+        return o->finished_ms;
+    if (!order_is_snapshot(o))
+        return order_offset_ms(o, clock_ns());
+    int64_t age = unix_ms_now() - o->accepted_unix_ms;
+    return age > 0 ? age : 0;
+}
+
 json_t *order_to_json(const struct order *o)
 {
     char msg[160];
-    int64_t started = o->started_ns ? order_offset_ms(o, o->started_ns) : -1;
-    int64_t finished = o->finished_ns ? order_offset_ms(o, o->finished_ns) : -1;
-    int64_t elapsed = finished >= 0 ? finished : order_offset_ms(o, clock_ns());
+    int64_t t0 = o->accepted_unix_ms;
     json_t *j = json_pack(
-        "{s:I, s:s, s:o, s:o, s:s, s:s, s:{s:I, s:o, s:o}, s:I, s:o, s:s}", "id", (json_int_t)o->id,
-        "item", o->item->name, "flavour", string_or_null(o->flavour), "customer",
+        "{s:I, s:s, s:o, s:o, s:s, s:s, s:s, s:{s:I, s:o, s:o}, s:I, s:o, s:s}", "id",
+        (json_int_t)o->id, "item", o->item->name, "flavour", string_or_null(o->flavour), "customer",
         string_or_null(o->customer), "mode", brew_mode_name(o->mode), "status",
-        order_status_name(o->status), "times", "accepted", (json_int_t)o->accepted_unix_ms,
-        "started", ms_or_null(started < 0 ? -1 : o->accepted_unix_ms + started), "ready",
-        ms_or_null(o->status == ORDER_READY ? o->accepted_unix_ms + finished : -1), "elapsed_ms",
-        (json_int_t)elapsed, "steps", steps_to_json(o), "message",
+        order_status_name(o->status), "replica", o->replica, "times", "accepted", (json_int_t)t0,
+        "started", ms_or_null(o->started_ms < 0 ? -1 : t0 + o->started_ms), "ready",
+        ms_or_null(o->status == ORDER_READY && o->finished_ms >= 0 ? t0 + o->finished_ms : -1),
+        "elapsed_ms", (json_int_t)elapsed_ms(o), "steps", steps_to_json(o), "message",
         order_message(o, msg, sizeof(msg)));
     if (o->reason)
         json_object_set_new(j, "reason", json_string(o->reason));
-    /* Step offsets are real ms; this turns them into recipe seconds. */
-    json_object_set_new(j, "time_scale", json_real(o->time_scale));
+    /* Step offsets are real ms; this turns them into recipe seconds. A store
+     * snapshot does not carry it (yet): then it is left out. */
+    if (o->time_scale > 0)
+        json_object_set_new(j, "time_scale", json_real(o->time_scale));
     return j;
 }

@@ -1,4 +1,4 @@
-/* The llhttp glue (server/http_parser.c) fed the way conn.c feeds it: the
+/* The llhttp glue (server/http_parser.c) fed the way http1.c feeds it: the
  * input is cut at a fuzzer-chosen offset, optionally after a valid request
  * and/or twice in a row (pipelining). Properties: no memory error (ASan,
  * UBSan), and the outcome (requests, their contents, the error status) is

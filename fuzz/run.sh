@@ -12,7 +12,7 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-30}
 build=${2:-$src/build-fuzz}
 case $build in /*) ;; *) build=$src/$build ;; esac
-targets=(fuzz_http_parser fuzz_order_json fuzz_router fuzz_menu)
+targets=(fuzz_http_parser fuzz_order_json fuzz_router fuzz_menu fuzz_order_record)
 
 if [ "${CAFE_FUZZ_NO_BUILD:-0}" != 1 ]; then
     cmake -S "$src" -B "$build" -DCMAKE_C_COMPILER="${CC:-clang}" -DCAFE_FUZZ=ON -DCAFE_TESTS=OFF \

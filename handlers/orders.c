@@ -3,6 +3,7 @@
  * handler waits on its order through order_wait() and registers an abort hook
  * that only detaches: a client that disconnects does not cancel its order. */
 #include <errno.h>
+#include <event2/buffer.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/list.h"
 #include "base/xmalloc.h"
 #include "cafe/cafe.h"
 #include "handlers/handlers.h"
@@ -359,10 +361,14 @@ enum handler_status handle_order_place(struct request *req)
 /* --- batches --------------------------------------------------------------------- */
 
 /* One POST /orders: holds a reference on each of its orders until it has
- * answered (gather) or streamed every line (as_completed). */
+ * answered (gather) or streamed every line (as_completed). A stream is
+ * pulled by the engine: finished orders' lines queue here and go out while
+ * the connection takes them. */
 struct batch {
+    struct response_generator gen; /* as_completed */
     struct request *req;
-    bool stream;
+    struct evbuffer *lines; /* as_completed: finished, not yet written */
+    bool stream, ready;     /* ready: the connection takes a write now */
     unsigned n, pending;
     struct order *orders[];
 };
@@ -373,6 +379,8 @@ static void batch_release(struct batch *b)
         order_wait(b->orders[i], NULL, NULL); /* the brews go on without us */
         order_unref(b->orders[i]);
     }
+    if (b->lines)
+        evbuffer_free(b->lines);
     free(b);
 }
 
@@ -392,7 +400,36 @@ static bool batch_timed_out(const struct batch *b)
     return false;
 }
 
-/* as_completed writes each order's line the moment it finishes; gather
+/* as_completed: the queued lines go out while the connection takes them
+ * (one chunk), and the stream ends after the last order's. */
+static void batch_pump(struct batch *b)
+{
+    size_t len = evbuffer_get_length(b->lines);
+    if (b->ready && len) {
+        b->ready = response_stream_write(b->req, evbuffer_pullup(b->lines, -1), len);
+        evbuffer_drain(b->lines, len);
+    }
+    if (b->pending || evbuffer_get_length(b->lines))
+        return;
+    response_stream_end(b->req);
+    batch_release(b); /* req may already serve the next request: not touched */
+}
+
+/* The engine: the last write has gone out. */
+static void on_batch_proceed(struct response_generator *gen, struct request *req)
+{
+    struct batch *b = container_of(gen, struct batch, gen);
+    b->ready = true;
+    batch_pump(b);
+}
+
+/* The engine: the client left mid-stream. */
+static void on_batch_stop(struct response_generator *gen, struct request *req)
+{
+    batch_release(container_of(gen, struct batch, gen)); /* the brews go on */
+}
+
+/* as_completed queues each order's line the moment it finishes; gather
  * answers once, when the last one has. */
 static void on_batch_order_done(struct order *o, void *arg)
 {
@@ -405,15 +442,15 @@ static void on_batch_order_done(struct order *o, void *arg)
         json_decref(j);
         size_t len = strlen(line);
         line[len] = '\n'; /* replaces the NUL: one line per order */
-        response_stream_write(req, line, len + 1);
+        evbuffer_add(b->lines, line, len + 1);
         free(line);
+        batch_pump(b);
+        return;
     }
     if (b->pending)
         return;
     request_on_abort(req, NULL, NULL);
-    if (b->stream)
-        response_stream_end(req);
-    else if (batch_timed_out(b))
+    if (batch_timed_out(b))
         response_problem_ext(req, 504, NULL, batch_json(b),
                              "not every order was ready within timeout_ms; those brews were "
                              "cancelled");
@@ -528,9 +565,14 @@ enum handler_status handle_orders_batch(struct request *req)
     b->pending = n;
     for (unsigned i = 0; i < n; i++)
         order_wait(b->orders[i], on_batch_order_done, b);
-    if (b->stream)
-        response_stream_begin(req, 200, "application/x-ndjson", true);
-    request_on_abort(req, on_batch_abort, b);
+    if (b->stream) {
+        b->gen = (struct response_generator){on_batch_proceed, on_batch_stop};
+        b->lines = evbuffer_new();
+        b->ready = true;
+        response_stream_start(req, 200, "application/x-ndjson", true, &b->gen);
+    } else {
+        request_on_abort(req, on_batch_abort, b);
+    }
     return HANDLER_PENDING;
 fail:
     json_decref(root);

@@ -10,7 +10,7 @@ profile=${1:-run}
 # on by default), and that needs cmocka and node: both belong to `run`, or
 # run.sh fails on a fresh machine before it builds the server.
 packages=(gcc libc6-dev make cmake pkg-config libevent-dev libjansson-dev node-llhttp ca-certificates
-          libcmocka-dev)
+          libcmocka-dev libhiredis-dev)
 # Debian's nodejs unless a Node.js (>= 18) is already installed.
 if ! command -v node >/dev/null || ! node -e 'process.exit(+process.versions.node.split(".")[0] < 18 ? 1 : 0)'; then
     packages+=(nodejs)
@@ -18,7 +18,7 @@ fi
 if [ "$profile" = test ]; then
     packages+=(curl wrk procps chromium fonts-dejavu-core prometheus
                podman runc debootstrap uidmap clang libclang-rt-14-dev slowhttptest zzuf
-               valgrind nginx-light util-linux iproute2 gnuplot-nox httperf)
+               valgrind nginx-light util-linux iproute2 redis-server haproxy gnuplot-nox httperf)
     command -v npm >/dev/null || packages+=(npm)
 fi
 

@@ -28,15 +28,24 @@ __attribute__((format(printf, 4, 5))) static int fail(struct http_parser *p, int
     return HPE_USER;
 }
 
+/* The header block is over its limit. A target already over its own limit
+ * is the cause the client must hear about (nginx answers 414 here too): the
+ * block limit is usually crossed while such a target is still arriving. */
+static int fail_header_bytes(struct http_parser *p)
+{
+    if (p->uri_too_long)
+        return fail(p, 414, "URI Too Long", "the request target exceeds %zu bytes",
+                    p->limits->max_uri_bytes);
+    return fail(p, 431, "Request Header Fields Too Large", "the header block exceeds %zu bytes",
+                p->limits->max_header_bytes);
+}
+
 /* The header block is limited as a whole, request line included (nginx's
  * large_client_header_buffers, Node's maxHeaderSize). */
 static int check_header_bytes(struct http_parser *p, const char *end)
 {
     size_t used = p->msg_bytes_before + (size_t)(end - p->buf);
-    if (used > p->limits->max_header_bytes)
-        return fail(p, 431, "Request Header Fields Too Large", "the header block exceeds %zu bytes",
-                    p->limits->max_header_bytes);
-    return 0;
+    return used > p->limits->max_header_bytes ? fail_header_bytes(p) : 0;
 }
 
 static int on_message_begin(llhttp_t *ll)
@@ -119,10 +128,59 @@ static int on_header_value(llhttp_t *ll, const char *at, size_t len)
     return check_header_bytes(p, at + len);
 }
 
+/* RFC 3986 §3.2.2 reg-name characters: unreserved and sub-delims ('%'
+ * escapes are checked by the caller). */
+static bool is_reg_name_char(unsigned char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           (ch && strchr("-._~!$&'()*+,;=", ch));
+}
+
+static bool is_hex(unsigned char ch)
+{
+    return (ch >= '0' && ch <= '9') || ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'f');
+}
+
+/* Host = uri-host [ ":" port ] (RFC 9110 §7.2): a reg-name (which covers
+ * IPv4address) or an IP-literal in brackets, then optional digits after a
+ * colon. Empty is valid (a target without an authority). */
+static bool host_valid(const char *v, size_t len)
+{
+    size_t i = 0;
+    if (len && v[0] == '[') { /* IPv6address or IPvFuture: hex, ':', '.', 'v', sub-delims */
+        while (++i < len && v[i] != ']')
+            if (v[i] != ':' && !is_reg_name_char((unsigned char)v[i]))
+                return false;
+        if (i == len || i == 1)
+            return false;
+        i++;
+    } else {
+        for (; i < len && v[i] != ':'; i++) {
+            if (v[i] == '%' && i + 2 < len && is_hex(v[i + 1]) && is_hex(v[i + 2]))
+                i += 2;
+            else if (!is_reg_name_char((unsigned char)v[i]))
+                return false;
+        }
+    }
+    if (i == len)
+        return true;
+    if (v[i++] != ':')
+        return false;
+    for (; i < len; i++)
+        if (v[i] < '0' || v[i] > '9')
+            return false;
+    return true;
+}
+
 static int on_header_value_complete(llhttp_t *ll)
 {
     struct http_parser *p = parser_of(ll);
     struct request *req = p->req;
+    /* llhttp keeps trailing whitespace; it is not part of the value (RFC
+     * 9110 §5.5). Leading whitespace never reaches us. */
+    while (p->value_len &&
+           (p->value[p->value_len - 1] == ' ' || p->value[p->value_len - 1] == '\t'))
+        p->value[--p->value_len] = '\0';
     if (req->nheaders % 16 == 0) { /* grow in the arena; old arrays die with it */
         struct header *h = arena_alloc(&req->arena, (req->nheaders + 16) * sizeof(*h));
         if (req->nheaders)
@@ -131,8 +189,12 @@ static int on_header_value_complete(llhttp_t *ll)
     }
     const char *value = p->value ? p->value : "";
     req->headers[req->nheaders++] = (struct header){p->field, value};
-    if (!strcasecmp(p->field, "host") && ++p->host_count > 1)
-        return fail(p, 400, "Bad Request", "more than one Host header");
+    if (!strcasecmp(p->field, "host")) { /* RFC 9112 §3.2 */
+        if (++p->host_count > 1)
+            return fail(p, 400, "Bad Request", "more than one Host header");
+        if (!host_valid(value, p->value_len))
+            return fail(p, 400, "Bad Request", "the Host header is not a valid host[:port]");
+    }
     p->field = p->value = NULL;
     p->field_len = p->value_len = 0;
     return 0;
@@ -296,8 +358,7 @@ enum http_parse_status http_parser_feed(struct http_parser *p, const char *data,
         p->msg_bytes_before += used;
         if (p->in_message && !p->headers_done &&
             p->msg_bytes_before > p->limits->max_header_bytes) {
-            fail(p, 431, "Request Header Fields Too Large", "the header block exceeds %zu bytes",
-                 p->limits->max_header_bytes);
+            fail_header_bytes(p);
             return HTTP_PARSE_ERROR;
         }
         return HTTP_PARSE_MORE;

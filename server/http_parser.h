@@ -11,8 +11,9 @@
 /* The llhttp glue: bytes in, one struct request out at a time. Pure (no
  * sockets, no libevent), so it is unit-tested by feeding every request split
  * at every byte offset. It enforces our limits and closes the gaps llhttp
- * 8.1.0 (Debian 12's) leaves open: obs-fold, empty header names, a missing or
- * doubled Host, HTTP/2.0 request lines, oversized chunk extensions. */
+ * 8.1.0 (Debian 12's) leaves open: obs-fold, empty header names, a missing,
+ * doubled or malformed Host, HTTP/2.0 request lines, oversized chunk
+ * extensions. Header values lose their trailing whitespace (RFC 9110 §5.5). */
 
 enum http_parse_status {
     HTTP_PARSE_MORE,     /* *consumed bytes used: feed the rest, or more */

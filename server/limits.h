@@ -10,10 +10,14 @@ struct server_limits {
     unsigned max_header_fields; /* -> 431 */
     size_t max_uri_bytes;       /* -> 414 */
     size_t max_body_bytes;      /* -> 413, refused before it is read */
-    unsigned header_timeout_ms; /* total time to receive a header block */
-    unsigned idle_timeout_ms;   /* keep-alive idle, and no body progress */
+    unsigned header_timeout_ms; /* a header block is due this long after its first
+                                   byte, and the body this long after the headers */
+    unsigned idle_timeout_ms;   /* keep-alive: the next request's first byte (a
+                                   streamed response has no deadline) */
     unsigned write_timeout_ms;  /* a client that reads nothing for this long is cut */
-    unsigned max_connections;   /* above it: 503 + Retry-After, then close */
+    unsigned max_connections;   /* above it: 503 + Retry-After, then close; must be
+                                   set (app/main.c derives it from the descriptor
+                                   limit), server_new() refuses 0 */
     unsigned drain_timeout_ms;  /* SIGTERM: time given to in-flight work */
     size_t max_output_bytes;    /* unread responses buffered before we stop reading */
 };

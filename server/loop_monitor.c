@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "base/clock.h"
 #include "base/xmalloc.h"
 #include "server/server.h"
 
@@ -54,8 +55,7 @@ struct loop_monitor *loop_monitor_new(struct event_base *base, unsigned interval
     struct loop_monitor *mon = xcalloc(1, sizeof(*mon));
     mon->fn = fn;
     mon->arg = arg;
-    mon->interval.tv_sec = interval_ms / 1000;
-    mon->interval.tv_usec = (interval_ms % 1000) * 1000;
+    mon->interval = timeval_from_ms(interval_ms);
     mon->interval_ns = (uint64_t)interval_ms * 1000000u;
     mon->tick = evtimer_new(base, on_tick, mon);
     mon->turn = evtimer_new(base, on_turn, mon);

@@ -7,12 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/list.h"
 #include "base/xmalloc.h"
 
 #define HASH_SLOTS 64
 
 struct metric_series {
-    struct metric_series *next;  /* in the family, creation order */
+    struct list node;            /* in the family, creation order */
     struct metric_series *hnext; /* in the family's hash bucket */
     const struct metric_family *family;
     uint64_t hash;
@@ -23,26 +24,26 @@ struct metric_series {
 };
 
 struct metric_family {
-    struct metric_family *next;
+    struct list node; /* in the registry, registration order */
     enum metric_type type;
     char *name, *help;
     unsigned nlabels;
     char *label_names[METRICS_MAX_LABELS];
     double *bounds;
     unsigned nbounds;
-    struct metric_series *series, **series_tail;
+    struct list series;
     unsigned nseries;
     struct metric_series *hash[HASH_SLOTS]; /* by labels_hash(): a lookup per request stays cheap */
 };
 
 struct metrics {
-    struct metric_family *families, **families_tail;
+    struct list families;
 };
 
 struct metrics *metrics_new(void)
 {
     struct metrics *m = xcalloc(1, sizeof(*m));
-    m->families_tail = &m->families;
+    list_init(&m->families);
     return m;
 }
 
@@ -50,17 +51,17 @@ void metrics_free(struct metrics *m)
 {
     if (!m)
         return;
-    struct metric_family *f = m->families;
-    while (f) {
-        struct metric_family *fnext = f->next;
-        struct metric_series *s = f->series;
-        while (s) {
-            struct metric_series *snext = s->next;
+    struct list *fn, *ft, *sn, *st;
+    list_for_each_safe(fn, ft, &m->families)
+    {
+        struct metric_family *f = container_of(fn, struct metric_family, node);
+        list_for_each_safe(sn, st, &f->series)
+        {
+            struct metric_series *s = container_of(sn, struct metric_series, node);
             for (unsigned i = 0; i < f->nlabels; i++)
                 free(s->labels[i]);
             free(s->buckets);
             free(s);
-            s = snext;
         }
         for (unsigned i = 0; i < f->nlabels; i++)
             free(f->label_names[i]);
@@ -68,7 +69,6 @@ void metrics_free(struct metrics *m)
         free(f->name);
         free(f->help);
         free(f);
-        f = fnext;
     }
     free(m);
 }
@@ -90,9 +90,8 @@ struct metric_family *metrics_family(struct metrics *m, enum metric_type type, c
         memcpy(f->bounds, buckets, nbuckets * sizeof(*f->bounds));
         f->nbounds = nbuckets;
     }
-    f->series_tail = &f->series;
-    *m->families_tail = f;
-    m->families_tail = &f->next;
+    list_init(&f->series);
+    list_push_back(&m->families, &f->node);
     return f;
 }
 
@@ -131,8 +130,7 @@ struct metric_series *metrics_series(struct metric_family *f, const char *const 
         s->labels[i] = xstrdup(label_values[i] ? label_values[i] : "");
     if (f->type == METRIC_HISTOGRAM)
         s->buckets = xcalloc(f->nbounds + 1, sizeof(*s->buckets));
-    *f->series_tail = s;
-    f->series_tail = &s->next;
+    list_push_back(&f->series, &s->node);
     s->hnext = *bucket;
     *bucket = s;
     f->nseries++;
@@ -281,11 +279,16 @@ void metrics_render(const struct metrics *m, struct evbuffer *out)
 {
     static const char *const type_names[] = {"counter", "gauge", "histogram"};
     char num[64];
-    for (const struct metric_family *f = m->families; f; f = f->next) {
+    struct list *fn, *ft, *sn, *st;
+    list_for_each_safe(fn, ft, &m->families)
+    {
+        const struct metric_family *f = container_of(fn, struct metric_family, node);
         evbuffer_add_printf(out, "# HELP %s ", f->name);
         escape_help(out, f->help);
         evbuffer_add_printf(out, "\n# TYPE %s %s\n", f->name, type_names[f->type]);
-        for (const struct metric_series *s = f->series; s; s = s->next) {
+        list_for_each_safe(sn, st, &f->series)
+        {
+            const struct metric_series *s = container_of(sn, struct metric_series, node);
             if (f->type == METRIC_HISTOGRAM) {
                 render_histogram(out, f, s);
                 continue;

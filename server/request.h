@@ -26,6 +26,7 @@ struct header {
 struct conn;
 struct route;
 struct request;
+struct response_generator;
 
 /* What a handler registers when it answers later: called once, on the loop
  * thread, if the connection goes away before the response is complete, so
@@ -58,11 +59,13 @@ struct request {
     /* Owned by the engine. */
     struct conn *conn;
     uint64_t start_ns;
+    uint64_t bytes_out; /* response bytes queued: head and body */
     int status;         /* status sent, 0 until the response has begun */
     char *resp_headers; /* extra "Name: value\r\n" lines (arena) */
     size_t resp_headers_len;
     request_abort_fn on_abort;
     void *abort_arg;
+    struct response_generator *generator; /* a pulled stream's, or NULL */
     bool streaming, chunked, finished;
     /* Set by the handler, read when the request is done. */
     const char *log_label; /* optional extra access-log field (e.g. the order mode) */

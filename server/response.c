@@ -8,7 +8,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "server/server_internal.h"
+#include "server/http1.h"
 
 const char *http_reason(int status)
 {
@@ -79,12 +79,6 @@ static const char *http_date(void)
         cached = now;
     }
     return buf;
-}
-
-static struct conn *live_conn(const struct request *req)
-{
-    struct conn *c = req->conn;
-    return c && !c->dead ? c : NULL;
 }
 
 void response_header(struct request *req, const char *name, const char *fmt, ...)
@@ -159,17 +153,17 @@ static void put_uint(struct head *h, unsigned long long v)
     put(h, digits + i, sizeof(digits) - i);
 }
 
-/* Writes the status line and headers. content_length < 0 means none
- * (chunked or close-delimited). Decides keep-alive once, here. */
-static void write_head(struct request *req, struct conn *c, int status, const char *content_type,
-                       long long content_length, bool chunked)
+/* Writes the status line and headers to out. content_length < 0 means none
+ * (chunked or close-delimited). Decides keep-alive once, here: a response
+ * that cannot keep the connection says "Connection: close" and clears
+ * req->keep_alive, which the connection reads when the response is done. */
+static void write_head(struct request *req, struct evbuffer *out, int status,
+                       const char *content_type, long long content_length, bool chunked)
 {
-    struct evbuffer *out = c->out;
-    c->out_mark = evbuffer_get_length(out);
     req->status = status;
-    bool keep = conn_should_keep_alive(c) && (content_length >= 0 || chunked);
+    bool keep = http1_persistent(req) && (content_length >= 0 || chunked);
     if (!keep)
-        c->closing = true;
+        req->keep_alive = false;
     char buf[1024];
     struct head h = {buf, buf + sizeof(buf)};
     PUT_LIT(&h, "HTTP/1.1 ");
@@ -179,9 +173,10 @@ static void write_head(struct request *req, struct conn *c, int status, const ch
     PUT_LIT(&h, "\r\nDate: ");
     put_str(&h, http_date());
     PUT_LIT(&h, "\r\n");
-    if (c->server->hooks.name) {
+    const char *server = http1_server_name(req);
+    if (server) {
         PUT_LIT(&h, "Server: ");
-        put_str(&h, c->server->hooks.name);
+        put_str(&h, server);
         PUT_LIT(&h, "\r\n");
     }
     if (content_type) {
@@ -200,23 +195,26 @@ static void write_head(struct request *req, struct conn *c, int status, const ch
         PUT_LIT(&h, "Connection: close\r\n");
     else if (req->http_minor == 0)
         PUT_LIT(&h, "Connection: keep-alive\r\n");
+    size_t n = (size_t)(h.p - buf);
+    req->bytes_out += n + req->resp_headers_len + 2;
     if (req->resp_headers_len < (size_t)(h.end - h.p) - 2) {
         put(&h, req->resp_headers, req->resp_headers_len);
         PUT_LIT(&h, "\r\n");
         evbuffer_add(out, buf, (size_t)(h.p - buf));
         return;
     }
-    evbuffer_add(out, buf, (size_t)(h.p - buf));
+    evbuffer_add(out, buf, n);
     evbuffer_add(out, req->resp_headers, req->resp_headers_len);
     evbuffer_add(out, "\r\n", 2);
 }
 
-static void finish(struct request *req, struct conn *c)
+/* The response is complete: send what is queued, then let the connection
+ * move on. */
+static void finish(struct request *req)
 {
-    c->bytes_out += evbuffer_get_length(c->out) - c->out_mark;
     req->finished = true;
-    conn_response_done(c);
-    conn_output_added(c);
+    http1_sent(req);
+    http1_response_done(req);
 }
 
 static bool body_allowed(const struct request *req, int status)
@@ -239,22 +237,23 @@ enum body_owner {
 static void send_complete(struct request *req, int status, const char *content_type,
                           const void *body, size_t len, enum body_owner owner)
 {
-    struct conn *c = live_conn(req);
-    if (!c || req->status) { /* gone, or already answered */
+    struct evbuffer *out = req->status ? NULL : http1_output(req);
+    if (!out) { /* already answered, or the connection is gone */
         if (owner == BODY_TAKE)
             free((void *)body);
         return;
     }
-    write_head(req, c, status, content_type, (long long)len, false);
+    write_head(req, out, status, content_type, (long long)len, false);
     if (len && body_allowed(req, status)) {
         if (owner == BODY_COPY)
-            evbuffer_add(c->out, body, len);
+            evbuffer_add(out, body, len);
         else
-            evbuffer_add_reference(c->out, body, len, owner == BODY_TAKE ? free_text : NULL, NULL);
+            evbuffer_add_reference(out, body, len, owner == BODY_TAKE ? free_text : NULL, NULL);
+        req->bytes_out += len;
     } else if (owner == BODY_TAKE) {
         free((void *)body);
     }
-    finish(req, c);
+    finish(req);
 }
 
 void response_send(struct request *req, int status, const char *content_type, const void *body,
@@ -328,69 +327,76 @@ void response_problem_ext(struct request *req, int status, const char *title, js
     va_end(ap);
 }
 
-void response_stream_begin(struct request *req, int status, const char *content_type, bool chunked)
+void response_stream_start(struct request *req, int status, const char *content_type, bool chunked,
+                           struct response_generator *gen)
 {
-    struct conn *c = live_conn(req);
-    if (!c || req->status)
+    struct evbuffer *out = req->status ? NULL : http1_output(req);
+    if (!out)
         return;
     /* HTTP/1.0 has no chunked coding: the body then ends with the connection. */
     req->chunked = chunked && req->http_minor >= 1;
     req->streaming = true;
-    write_head(req, c, status, content_type, -1, req->chunked);
-    c->bytes_out += evbuffer_get_length(c->out) - c->out_mark;
-    conn_output_added(c);
-    if (req->method == METHOD_HEAD)
-        response_stream_end(req);
-}
-
-void response_stream_write(struct request *req, const void *data, size_t len)
-{
-    struct conn *c = live_conn(req);
-    if (!c || !req->streaming || req->finished || !len || req->method == METHOD_HEAD)
-        return;
-    struct evbuffer *out = c->out;
-    if (req->chunked)
-        evbuffer_add_printf(out, "%zx\r\n", len);
-    evbuffer_add(out, data, len);
-    if (req->chunked)
-        evbuffer_add(out, "\r\n", 2);
-    c->bytes_out += len;
-    conn_output_added(c);
-}
-
-void response_stream_write_ref(struct request *req, const void *data, size_t len,
-                               void (*cleanup)(const void *data, size_t len, void *arg), void *arg)
-{
-    struct conn *c = live_conn(req);
-    if (!c || !req->streaming || req->finished || req->chunked || req->method == METHOD_HEAD ||
-        evbuffer_add_reference(c->out, data, len, cleanup, arg) < 0) {
-        if (cleanup)
-            cleanup(data, len, arg);
+    req->generator = gen;
+    write_head(req, out, status, content_type, -1, req->chunked);
+    if (req->method == METHOD_HEAD) {
+        response_stream_end(req); /* the head alone */
         return;
     }
-    c->bytes_out += len;
-    conn_output_added(c);
+    http1_sent(req); /* before streaming: no proceed is owed for the head */
+    http1_stream_started(req);
 }
 
-size_t response_stream_backlog(const struct request *req)
+void response_stream_begin(struct request *req, int status, const char *content_type, bool chunked)
 {
-    struct conn *c = live_conn(req);
-    return c ? evbuffer_get_length(c->out) : 0;
+    response_stream_start(req, status, content_type, chunked, NULL);
+}
+
+/* The output for another piece of req's stream, or NULL when none may go. */
+static struct evbuffer *stream_output(struct request *req)
+{
+    bool open = req->streaming && !req->finished && req->method != METHOD_HEAD;
+    return open ? http1_output(req) : NULL;
+}
+
+bool response_stream_write(struct request *req, const void *data, size_t len)
+{
+    struct evbuffer *out = stream_output(req);
+    if (!out)
+        return false;
+    if (len && req->chunked)
+        evbuffer_add_printf(out, "%zx\r\n", len);
+    evbuffer_add(out, data, len);
+    if (len && req->chunked)
+        evbuffer_add(out, "\r\n", 2);
+    req->bytes_out += len;
+    return http1_sent(req);
+}
+
+bool response_stream_write_ref(struct request *req, const void *data, size_t len,
+                               void (*cleanup)(const void *data, size_t len, void *arg), void *arg)
+{
+    struct evbuffer *out = req->chunked ? NULL : stream_output(req);
+    if (!out || evbuffer_add_reference(out, data, len, cleanup, arg) < 0) {
+        if (cleanup)
+            cleanup(data, len, arg);
+        return false;
+    }
+    req->bytes_out += len;
+    return http1_sent(req);
 }
 
 void response_stream_end(struct request *req)
 {
-    struct conn *c = live_conn(req);
-    if (!c || !req->streaming || req->finished)
+    struct evbuffer *out = req->streaming && !req->finished ? http1_output(req) : NULL;
+    if (!out)
         return;
     if (req->method == METHOD_HEAD)
         ; /* no body was sent: the connection may serve another request */
     else if (req->chunked)
-        evbuffer_add(c->out, "0\r\n\r\n", 5);
+        evbuffer_add(out, "0\r\n\r\n", 5);
     else
-        c->closing = true; /* a close-delimited body ends with the connection */
-    c->out_mark = evbuffer_get_length(c->out);
-    finish(req, c);
+        req->keep_alive = false; /* a close-delimited body ends with the connection */
+    finish(req);
 }
 
 void request_on_abort(struct request *req, request_abort_fn fn, void *arg)

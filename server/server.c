@@ -14,11 +14,24 @@
 
 #include "base/log.h"
 #include "base/xmalloc.h"
-#include "server/server_internal.h"
+#include "server/http1.h"
 
 #define ACCEPT_RETRY_MS 100
-#define LINGER_MS       2000
-#define DRAIN_GRACE_MS  500 /* idle keep-alive connections at SIGTERM */
+#define DRAIN_POLL_MS   20  /* draining: how often to ask whether the work is done */
+#define DRAIN_FLUSH_MS  200 /* after the drain timeout: time for the cancelled answers */
+
+/* The listener and the drain; the connections live in server/http1.c. */
+struct server {
+    struct event_base *base;
+    struct server_limits limits;
+    struct server_hooks hooks;
+    struct server_stats stats;
+    struct http1_ctx h1;
+    struct evconnlistener *listener;
+    struct event *accept_retry; /* re-enables accepting after EMFILE */
+    struct event *drain_timer, *drain_poll;
+    bool drain_expired;
+};
 
 void server_limits_default(struct server_limits *l)
 {
@@ -30,27 +43,10 @@ void server_limits_default(struct server_limits *l)
         .header_timeout_ms = 10000,
         .idle_timeout_ms = 5000,
         .write_timeout_ms = 10000,
-        .max_connections = 0, /* 0: derived from the descriptor limit at start-up */
+        .max_connections = 0, /* app/main.c derives it from the descriptor limit */
         .drain_timeout_ms = 10000,
         .max_output_bytes = 1024 * 1024,
     };
-}
-
-static const struct timeval *common_timeout(struct event_base *base, unsigned ms)
-{
-    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    /* One O(1) FIFO queue per distinct duration instead of the min-heap. */
-    return event_base_init_common_timeout(base, &tv);
-}
-
-static void on_reap(evutil_socket_t fd, short what, void *arg)
-{
-    struct server *s = arg;
-    while (s->graveyard) {
-        struct conn *c = s->graveyard;
-        s->graveyard = c->next;
-        conn_free(c);
-    }
 }
 
 /* Over the connection cap: a canned answer straight to the socket, then
@@ -81,7 +77,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
                       void *arg)
 {
     struct server *s = arg;
-    if (s->draining) {
+    if (s->h1.draining) {
         evutil_closesocket(fd);
         return;
     }
@@ -90,13 +86,14 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
         reject_connection(fd);
         return;
     }
-    conn_new(s, fd, sa);
+    s->stats.connections_accepted++;
+    http1_accept(&s->h1, fd, sa);
 }
 
 static void on_accept_retry(evutil_socket_t fd, short what, void *arg)
 {
     struct server *s = arg;
-    if (s->listener && !s->draining)
+    if (s->listener && !s->h1.draining)
         evconnlistener_enable(s->listener);
 }
 
@@ -114,24 +111,26 @@ static void on_accept_error(struct evconnlistener *l, void *arg)
         last_warn = now;
     }
     evconnlistener_disable(l);
-    struct timeval tv = {0, ACCEPT_RETRY_MS * 1000};
+    struct timeval tv = timeval_from_ms(ACCEPT_RETRY_MS);
     event_add(s->accept_retry, &tv);
 }
+
+static void server_maybe_finish_drain(void *arg);
 
 struct server *server_new(struct event_base *base, const struct server_limits *limits,
                           const struct server_hooks *hooks)
 {
+    if (!limits->max_connections) { /* app/main.c derives it from the descriptor limit */
+        log_error("server: max_connections must be set");
+        return NULL;
+    }
     struct server *s = xcalloc(1, sizeof(*s));
     s->base = base;
     s->limits = *limits;
     s->hooks = *hooks;
-    if (!s->limits.max_connections)
-        s->limits.max_connections = 1000;
-    s->idle_tv = common_timeout(base, limits->idle_timeout_ms);
-    s->header_tv = common_timeout(base, limits->header_timeout_ms);
-    s->linger_tv = common_timeout(base, LINGER_MS);
-    s->grace_tv = common_timeout(base, DRAIN_GRACE_MS);
-    s->reaper = event_new(base, -1, 0, on_reap, s);
+    http1_ctx_init(&s->h1, base, &s->limits, &s->hooks, &s->stats);
+    s->h1.on_conn_closed = server_maybe_finish_drain;
+    s->h1.closed_arg = s;
     s->accept_retry = evtimer_new(base, on_accept_retry, s);
     return s;
 }
@@ -177,12 +176,15 @@ static void finish_drain(struct server *s)
     event_base_loopexit(s->base, NULL);
 }
 
-void server_maybe_finish_drain(struct server *s)
+/* After each close, and on a poll: a draining server exits once nothing is
+ * open and the application is not busy. */
+static void server_maybe_finish_drain(void *arg)
 {
-    if (!s->draining || s->stats.open_connections > 0)
+    struct server *s = arg;
+    if (!s->h1.draining || s->stats.open_connections > 0)
         return;
     if (!s->drain_expired && s->hooks.busy && s->hooks.busy(s->hooks.app)) {
-        struct timeval tv = {0, 20 * 1000}; /* poll: the work ends on its own timers */
+        struct timeval tv = timeval_from_ms(DRAIN_POLL_MS); /* the work ends on its own timers */
         event_add(s->drain_poll, &tv);
         return;
     }
@@ -199,7 +201,7 @@ static void on_drain_timeout(evutil_socket_t fd, short what, void *arg)
         s->hooks.on_drain_timeout(s->hooks.app);
     /* Answers produced by the cancellation are queued; give them a moment on
      * the wire, then close whatever is left. */
-    struct timeval tv = {0, 200 * 1000};
+    struct timeval tv = timeval_from_ms(DRAIN_FLUSH_MS);
     event_add(s->drain_poll, &tv);
 }
 
@@ -207,8 +209,7 @@ static void on_drain_poll(evutil_socket_t fd, short what, void *arg)
 {
     struct server *s = arg;
     if (s->drain_expired) {
-        while (s->conns)
-            conn_close(s->conns);
+        http1_close_all(&s->h1);
         finish_drain(s);
         return;
     }
@@ -217,9 +218,8 @@ static void on_drain_poll(evutil_socket_t fd, short what, void *arg)
 
 void server_shutdown(struct server *s)
 {
-    if (s->draining)
+    if (s->h1.draining)
         return;
-    s->draining = true;
     s->drain_timer = evtimer_new(s->base, on_drain_timeout, s);
     s->drain_poll = evtimer_new(s->base, on_drain_poll, s);
     log_info("shutting down: draining %u connections (timeout %u ms)", s->stats.open_connections,
@@ -229,21 +229,17 @@ void server_shutdown(struct server *s)
         s->listener = NULL;
     }
     event_del(s->accept_retry);
+    http1_drain(&s->h1);
     if (s->hooks.on_drain_begin)
         s->hooks.on_drain_begin(s->hooks.app);
-    for (struct conn *c = s->conns, *next; c; c = next) {
-        next = c->next;
-        conn_drain(c);
-    }
-    struct timeval tv = {s->limits.drain_timeout_ms / 1000,
-                         (s->limits.drain_timeout_ms % 1000) * 1000};
+    struct timeval tv = timeval_from_ms(s->limits.drain_timeout_ms);
     event_add(s->drain_timer, &tv);
     server_maybe_finish_drain(s);
 }
 
 bool server_draining(const struct server *s)
 {
-    return s->draining;
+    return s->h1.draining;
 }
 
 const struct server_stats *server_stats(const struct server *s)
@@ -260,12 +256,10 @@ void server_free(struct server *s)
 {
     if (!s)
         return;
-    while (s->conns)
-        conn_close(s->conns);
-    on_reap(-1, 0, s);
+    s->h1.on_conn_closed = NULL; /* no drain to finish any more */
+    http1_ctx_free(&s->h1);
     if (s->listener)
         evconnlistener_free(s->listener);
-    event_free(s->reaper);
     event_free(s->accept_retry);
     if (s->drain_timer)
         event_free(s->drain_timer);

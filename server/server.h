@@ -40,17 +40,20 @@ struct server_stats {
 
 struct server;
 
+/* The engine for one listener: limits and hooks are copied. NULL (logged)
+ * when limits->max_connections is 0: the one default is the application's. */
 struct server *server_new(struct event_base *base, const struct server_limits *limits,
                           const struct server_hooks *hooks);
 /* Binds host:port (port 0 picks a free one) with a SOMAXCONN backlog and starts
  * accepting. Returns the bound port, or -1 with a message on stderr. */
 int server_listen(struct server *s, const char *host, int port);
-/* Stops accepting and drains: idle connections close now, in-flight requests
- * get drain_timeout_ms, then event_base_loopexit(). Idempotent. */
+/* Stops accepting and drains: idle connections get a short grace, in-flight
+ * requests drain_timeout_ms, then event_base_loopexit(). Idempotent. */
 void server_shutdown(struct server *s);
 bool server_draining(const struct server *s);
 const struct server_stats *server_stats(const struct server *s);
 const struct server_limits *server_limits(const struct server *s);
+/* Closes every connection (pending handlers get their abort hook) and frees. */
 void server_free(struct server *s);
 
 #endif

@@ -7,42 +7,52 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
+#include "base/list.h"
 #include "base/xmalloc.h"
 #include "server/request.h"
 #include "server/response.h"
 
-/* One framed piece of the stream, shared by the resume ring and the output
- * buffer of every subscriber whose socket did not take it at once. The count
- * is not atomic on purpose: only the loop thread writes to connections and
- * frees their buffers (libevent runs without locks). */
+/* One framed event in the hub's list of recent events, or a batch (several
+ * events concatenated, in no list). Shared by the list and the output buffer
+ * of every subscriber that has it queued; a subscriber's cursor holds a
+ * reference too. The count is not atomic on purpose: only the loop thread
+ * writes to connections and frees their buffers (libevent runs without
+ * locks). An event whose count falls to 0 stays in the list until it is
+ * trimmed from the head (hub_trim). */
 struct sse_blob {
+    struct list node;    /* hub->events, oldest first; unlinked for a batch */
+    struct sse_hub *hub; /* valid while the blob is linked */
     unsigned refs;
-    uint64_t id; /* ring events: the event's id; batches: 0 */
+    uint64_t end; /* an event's: the hub's byte count just after it */
     size_t len;
     char data[];
 };
 
 /* An event waiting for the end of the batching window. */
 struct sse_pending {
-    struct sse_pending *next;
+    struct list node;
     char *event;
     json_t *data;
     uint64_t key;
 };
 
 struct sse_sub {
-    struct sse_sub *prev, *next;
+    struct response_generator gen; /* the engine pulls the stream through it */
+    struct list node;              /* hub->subs */
     struct sse_hub *hub;
     struct request *req;
+    struct sse_blob *next; /* the first event not yet given to it (a reference), or NULL */
+    bool blocked;          /* a write returned false: the engine calls proceed */
 };
 
 struct sse_hub {
     struct event_base *base;
     struct sse_hub_config cfg;
-    struct sse_sub *subs;
-    struct sse_pending *pending, **pending_tail;
-    struct sse_blob **ring; /* cfg.ring_size slots; oldest at ring_head */
-    unsigned ring_head, ring_count;
+    struct list subs, pending;
+    struct list events; /* the newest ring_count for resume, older ones while referenced */
+    unsigned nevents;
+    unsigned ring_count; /* events at the tail resume may use: ring_size, or fewer since a skip */
     struct event *flush_ev, *heartbeat_ev;
     bool flush_armed, closed;
     struct sse_hub_stats st;
@@ -52,7 +62,7 @@ static const char ping_frame[] = ": ping\n\n";
 
 void sse_hub_config_default(struct sse_hub_config *cfg)
 {
-    cfg->max_backlog = 256 * 1024;
+    cfg->max_backlog = 1024 * 1024;
     cfg->ring_size = 256;
     cfg->heartbeat_ms = 15000;
     cfg->flush_ms = 0;
@@ -60,19 +70,55 @@ void sse_hub_config_default(struct sse_hub_config *cfg)
     cfg->real_precision = 0;
 }
 
-static struct sse_blob *blob_new(uint64_t id, size_t len)
+static struct sse_blob *blob_new(size_t len)
 {
     struct sse_blob *b = xmalloc(sizeof(*b) + len + 1);
+    b->node = (struct list){NULL, NULL};
     b->refs = 1;
-    b->id = id;
+    b->end = 0;
     b->len = len;
     return b;
 }
 
+static void hub_trim(struct sse_hub *hub);
+
+/* An event with no reference left is freed by hub_trim() once nothing older
+ * is needed; anything else at once. */
 static void blob_unref(struct sse_blob *b)
 {
-    if (b && --b->refs == 0)
+    if (!b || --b->refs)
+        return;
+    if (!list_linked(&b->node))
         free(b);
+    else if (b->node.prev == &b->hub->events) /* the oldest: others may follow it out */
+        hub_trim(b->hub);
+}
+
+/* The hub's byte count where b begins. */
+static uint64_t blob_start(const struct sse_blob *b)
+{
+    return b->end - b->len;
+}
+
+/* The event after b in the list, or NULL for the newest. */
+static struct sse_blob *event_after(const struct sse_hub *hub, const struct sse_blob *b)
+{
+    return b->node.next == &hub->events ? NULL : container_of(b->node.next, struct sse_blob, node);
+}
+
+/* Drops the oldest events no one needs: outside the resume ring and
+ * referenced by no cursor and no output buffer. */
+static void hub_trim(struct sse_hub *hub)
+{
+    struct list *n;
+    while (hub->nevents > hub->ring_count && (n = list_first(&hub->events))) {
+        struct sse_blob *b = container_of(n, struct sse_blob, node);
+        if (b->refs)
+            break;
+        list_remove(n);
+        free(b);
+        hub->nevents--;
+    }
 }
 
 /* write_ref cleanup: this subscriber is done with the blob (at once when its
@@ -82,10 +128,26 @@ static void on_blob_sent(const void *data, size_t len, void *arg)
     blob_unref(arg);
 }
 
-static void blob_send(struct sse_blob *b, struct request *req)
+/* Hands b (one reference, the caller's) to sub's stream; false and blocked
+ * when the connection cannot take more. */
+static bool sub_write(struct sse_sub *sub, struct sse_blob *b)
 {
-    b->refs++;
-    response_stream_write_ref(req, b->data, b->len, on_blob_sent, b);
+    if (!response_stream_write_ref(sub->req, b->data, b->len, on_blob_sent, b))
+        sub->blocked = true;
+    return !sub->blocked;
+}
+
+/* Gives sub the events after its cursor while it can take them (or all of
+ * them when force: the stream is about to end). */
+static void sub_catch_up(struct sse_sub *sub, bool force)
+{
+    while (sub->next && (force || !sub->blocked)) {
+        struct sse_blob *b = sub->next;
+        sub->next = event_after(sub->hub, b);
+        if (sub->next)
+            sub->next->refs++;
+        sub_write(sub, b); /* the cursor's reference goes with it */
+    }
 }
 
 size_t sse_frame(char *buf, size_t size, uint64_t id, const char *event, const char *data,
@@ -116,68 +178,47 @@ size_t sse_frame(char *buf, size_t size, uint64_t id, const char *event, const c
     return total;
 }
 
-static void sub_unlink(struct sse_sub *sub)
+static void sub_free(struct sse_sub *sub)
 {
-    struct sse_hub *hub = sub->hub;
-    if (sub->prev)
-        sub->prev->next = sub->next;
-    else
-        hub->subs = sub->next;
-    if (sub->next)
-        sub->next->prev = sub->prev;
-    hub->st.subscribers--;
-}
-
-/* The connection went away: the engine frees the request after this. */
-static void on_sub_abort(struct request *req, void *arg)
-{
-    struct sse_sub *sub = arg;
-    sub_unlink(sub);
+    list_remove(&sub->node);
+    sub->hub->st.subscribers--;
+    blob_unref(sub->next);
     free(sub);
 }
 
-/* Ends this subscriber's stream (it has not been aborted, so the request is
- * still ours); the engine then closes the connection, as an unframed body
- * ends only there. */
-static void sub_end(struct sse_sub *sub)
+/* The engine: the last write has gone out. */
+static void on_sub_proceed(struct response_generator *gen, struct request *req)
 {
-    sub_unlink(sub);
-    request_on_abort(sub->req, NULL, NULL);
+    struct sse_sub *sub = container_of(gen, struct sse_sub, gen);
+    sub->blocked = false;
+    sub_catch_up(sub, false);
+    hub_trim(sub->hub);
+}
+
+/* The engine: the connection went away; the request is freed after this. */
+static void on_sub_stop(struct response_generator *gen, struct request *req)
+{
+    sub_free(container_of(gen, struct sse_sub, gen));
+}
+
+/* Ends this subscriber's stream, after what it is owed when deliver (a cut
+ * subscriber gets nothing more); the engine then closes the connection, as
+ * an unframed body ends only there. */
+static void sub_end(struct sse_sub *sub, bool deliver)
+{
+    if (deliver)
+        sub_catch_up(sub, true);
     response_stream_end(sub->req);
-    free(sub);
+    sub_free(sub);
 }
 
-/* Before each write to sub: a subscriber whose unsent backlog is already over
- * the limit is cut instead, and true is returned. Checking what is already
- * queued (not what it would become) keeps one large batch from cutting a
- * client that reads fine; memory per subscriber stays below max_backlog plus
- * one batch. */
-static bool sub_cut_if_behind(struct sse_sub *sub)
-{
-    struct sse_hub *hub = sub->hub;
-    if (response_stream_backlog(sub->req) <= hub->cfg.max_backlog)
-        return false;
-    hub->st.cut++;
-    sub_end(sub);
-    return true;
-}
-
-static void ring_push(struct sse_hub *hub, struct sse_blob *b)
-{
-    unsigned size = hub->cfg.ring_size;
-    if (hub->ring_count == size) {
-        blob_unref(hub->ring[hub->ring_head]);
-        hub->ring[hub->ring_head] = b;
-        hub->ring_head = (hub->ring_head + 1) % size;
-    } else {
-        hub->ring[(hub->ring_head + hub->ring_count) % size] = b;
-        hub->ring_count++;
-    }
-}
-
+/* The newest ring_count events, oldest first: the i-th. */
 static struct sse_blob *ring_at(const struct sse_hub *hub, unsigned i)
 {
-    return hub->ring[(hub->ring_head + i) % hub->cfg.ring_size];
+    struct list *n = hub->events.prev;
+    for (unsigned back = hub->ring_count - 1 - i; back; back--)
+        n = n->prev;
+    return container_of(n, struct sse_blob, node);
 }
 
 long sse_hub_resume_count(const struct sse_hub *hub, uint64_t last_id)
@@ -187,13 +228,12 @@ long sse_hub_resume_count(const struct sse_hub *hub, uint64_t last_id)
         return 0;
     if (last_id > newest || hub->ring_count == 0)
         return -1;
-    uint64_t oldest = ring_at(hub, 0)->id;
-    if (last_id + 1 < oldest)
+    if (last_id + hub->ring_count < newest) /* older than the oldest the ring holds, minus one */
         return -1;
     return (long)(newest - last_id);
 }
 
-/* Frames one pending event into a new ring blob with the next id. */
+/* Frames one pending event into a new event blob with the next id. */
 static struct sse_blob *pending_frame(struct sse_hub *hub, struct sse_pending *p)
 {
     size_t flags = JSON_COMPACT | JSON_ENCODE_ANY;
@@ -204,7 +244,7 @@ static struct sse_blob *pending_frame(struct sse_hub *hub, struct sse_pending *p
     size_t data_len = strlen(data);
     uint64_t id = ++hub->st.last_id;
     size_t len = sse_frame(NULL, 0, id, p->event, data, data_len);
-    struct sse_blob *b = blob_new(id, len);
+    struct sse_blob *b = blob_new(len);
     sse_frame(b->data, len + 1, id, p->event, data, data_len);
     free(json);
     return b;
@@ -212,9 +252,46 @@ static struct sse_blob *pending_frame(struct sse_hub *hub, struct sse_pending *p
 
 static void pending_free(struct sse_pending *p)
 {
+    list_remove(&p->node);
     json_decref(p->data);
     free(p->event);
     free(p);
+}
+
+/* Appends a framed event to the list (the ring's newest). */
+static void events_push(struct sse_hub *hub, struct sse_blob *b)
+{
+    hub->st.bytes += b->len;
+    b->end = hub->st.bytes;
+    b->hub = hub;
+    b->refs = 0; /* held by the list until trimmed; cursors and buffers add theirs */
+    list_push_back(&hub->events, &b->node);
+    hub->nevents++;
+    if (hub->ring_count < hub->cfg.ring_size)
+        hub->ring_count++;
+}
+
+/* A batch is out: sub gets it now if it can take it, else its cursor moves
+ * to the batch's first event -- unless it was over max_backlog behind
+ * already (lag counted before this batch, so one large batch never cuts a
+ * client that reads fine). */
+static void sub_feed(struct sse_sub *sub, struct sse_blob *first, struct sse_blob *batch)
+{
+    struct sse_hub *hub = sub->hub;
+    if (sub->next && blob_start(first) - blob_start(sub->next) > hub->cfg.max_backlog) {
+        hub->st.cut++;
+        sub_end(sub, false);
+        return;
+    }
+    if (sub->next || sub->blocked) {
+        if (!sub->next) {
+            sub->next = first;
+            first->refs++;
+        }
+        return;
+    }
+    batch->refs++;
+    sub_write(sub, batch);
 }
 
 void sse_hub_flush(struct sse_hub *hub)
@@ -223,53 +300,44 @@ void sse_hub_flush(struct sse_hub *hub)
         event_del(hub->flush_ev);
         hub->flush_armed = false;
     }
-    if (!hub->pending)
+    if (list_empty(&hub->pending))
         return;
 
-    /* Frame each event once; the batch sent to subscribers is their
-     * concatenation (or the one blob itself), framed before the ring may
-     * evict any of them. */
-    unsigned n = 0;
-    for (struct sse_pending *p = hub->pending; p; p = p->next)
-        n++;
-    struct sse_blob **blobs = xmalloc(n * sizeof(*blobs));
+    /* Frame each event once into the list; subscribers that can take more
+     * get the batch as one blob (the event itself when it is alone). */
+    struct sse_blob *first = NULL;
     size_t total = 0;
-    unsigned i = 0;
-    for (struct sse_pending *p = hub->pending, *next; p; p = next) {
-        next = p->next;
-        blobs[i] = pending_frame(hub, p);
-        total += blobs[i++]->len;
-        pending_free(p);
+    unsigned n = 0;
+    struct list *node, *tmp;
+    list_for_each_safe(node, tmp, &hub->pending)
+    {
+        struct sse_blob *b = pending_frame(hub, container_of(node, struct sse_pending, node));
+        pending_free(container_of(node, struct sse_pending, node));
+        events_push(hub, b);
+        first = first ? first : b;
+        total += b->len;
+        n++;
     }
-    hub->pending = NULL;
-    hub->pending_tail = &hub->pending;
     hub->st.events += n;
     hub->st.batches++;
-    hub->st.bytes += total;
 
-    struct sse_blob *batch = NULL;
-    if (hub->subs && n == 1) {
-        batch = blobs[0];
-        batch->refs++;
-    } else if (hub->subs) {
-        batch = blob_new(0, total);
+    struct sse_blob *batch = first;
+    if (n > 1) {
+        batch = blob_new(total);
         size_t off = 0;
-        for (i = 0; i < n; i++) {
-            memcpy(batch->data + off, blobs[i]->data, blobs[i]->len);
-            off += blobs[i]->len;
+        for (struct sse_blob *b = first; b; b = event_after(hub, b)) {
+            memcpy(batch->data + off, b->data, b->len);
+            off += b->len;
         }
+    } else {
+        batch->refs++;
     }
-    for (i = 0; i < n; i++)
-        ring_push(hub, blobs[i]);
-    free(blobs);
-    if (!batch)
-        return;
-    for (struct sse_sub *sub = hub->subs, *next; sub; sub = next) {
-        next = sub->next;
-        if (!sub_cut_if_behind(sub))
-            blob_send(batch, sub->req);
-    }
+    first->refs++; /* not trimmed while subscribers are fed */
+    list_for_each_safe(node, tmp, &hub->subs)
+        sub_feed(container_of(node, struct sse_sub, node), first, batch);
+    blob_unref(first);
     blob_unref(batch);
+    hub_trim(hub);
 }
 
 static void on_flush(evutil_socket_t fd, short what, void *arg)
@@ -279,13 +347,18 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
     sse_hub_flush(hub);
 }
 
+/* A comment to every subscriber that is not waiting already: proxies keep
+ * the stream open, and a vanished peer surfaces as a write error. */
 static void on_heartbeat(evutil_socket_t fd, short what, void *arg)
 {
     struct sse_hub *hub = arg;
-    for (struct sse_sub *sub = hub->subs, *next; sub; sub = next) {
-        next = sub->next;
-        if (!sub_cut_if_behind(sub))
-            response_stream_write_ref(sub->req, ping_frame, sizeof(ping_frame) - 1, NULL, NULL);
+    struct list *node, *tmp;
+    list_for_each_safe(node, tmp, &hub->subs)
+    {
+        struct sse_sub *sub = container_of(node, struct sse_sub, node);
+        if (!sub->next && !sub->blocked &&
+            !response_stream_write_ref(sub->req, ping_frame, sizeof(ping_frame) - 1, NULL, NULL))
+            sub->blocked = true;
     }
 }
 
@@ -296,15 +369,16 @@ struct sse_hub *sse_hub_new(struct event_base *base, const struct sse_hub_config
     hub->cfg = *cfg;
     if (hub->cfg.ring_size == 0)
         hub->cfg.ring_size = 1;
-    hub->ring = xcalloc(hub->cfg.ring_size, sizeof(*hub->ring));
-    hub->pending_tail = &hub->pending;
+    list_init(&hub->subs);
+    list_init(&hub->pending);
+    list_init(&hub->events);
     hub->flush_ev = evtimer_new(base, on_flush, hub);
     /* The most urgent priority the base has (0): what is queued goes out
      * before the next callback of the turn, which may block the loop (a sync
      * handler) -- subscribers should see the stall as it happens, not after. */
     event_priority_set(hub->flush_ev, 0);
     if (hub->cfg.heartbeat_ms) {
-        struct timeval tv = {hub->cfg.heartbeat_ms / 1000, (hub->cfg.heartbeat_ms % 1000) * 1000};
+        struct timeval tv = timeval_from_ms(hub->cfg.heartbeat_ms);
         hub->heartbeat_ev = event_new(base, -1, EV_PERSIST, on_heartbeat, hub);
         event_add(hub->heartbeat_ev, &tv);
     }
@@ -318,7 +392,9 @@ void sse_hub_publish(struct sse_hub *hub, const char *event, json_t *data, uint6
         return;
     }
     if (key) {
-        for (struct sse_pending *p = hub->pending; p; p = p->next) {
+        struct list *node;
+        for (node = hub->pending.next; node != &hub->pending; node = node->next) {
+            struct sse_pending *p = container_of(node, struct sse_pending, node);
             if (p->key != key)
                 continue;
             json_decref(p->data);
@@ -332,14 +408,12 @@ void sse_hub_publish(struct sse_hub *hub, const char *event, json_t *data, uint6
         }
     }
     struct sse_pending *p = xmalloc(sizeof(*p));
-    p->next = NULL;
     p->event = xstrdup(event);
     p->data = data;
     p->key = key;
-    *hub->pending_tail = p;
-    hub->pending_tail = &p->next;
+    list_push_back(&hub->pending, &p->node);
     if (!hub->flush_armed) {
-        struct timeval tv = {hub->cfg.flush_ms / 1000, (hub->cfg.flush_ms % 1000) * 1000};
+        struct timeval tv = timeval_from_ms(hub->cfg.flush_ms);
         event_add(hub->flush_ev, &tv);
         hub->flush_armed = true;
     }
@@ -367,10 +441,9 @@ unsigned sse_hub_subscriber_count(const struct sse_hub *hub)
 void sse_hub_skip(struct sse_hub *hub)
 {
     sse_hub_flush(hub); /* what was published before keeps its place */
-    for (unsigned i = 0; i < hub->ring_count; i++)
-        blob_unref(ring_at(hub, i));
-    hub->ring_head = hub->ring_count = 0;
+    hub->ring_count = 0;
     hub->st.last_id++;
+    hub_trim(hub);
 }
 
 bool sse_hub_subscribe(struct sse_hub *hub, struct request *req)
@@ -386,21 +459,19 @@ bool sse_hub_subscribe(struct sse_hub *hub, struct request *req)
         return false;
     }
     struct sse_sub *sub = xcalloc(1, sizeof(*sub));
+    sub->gen = (struct response_generator){on_sub_proceed, on_sub_stop};
     sub->hub = hub;
     sub->req = req;
-    sub->next = hub->subs;
-    if (hub->subs)
-        hub->subs->prev = sub;
-    hub->subs = sub;
+    list_push_back(&hub->subs, &sub->node);
     hub->st.subscribers++;
     hub->st.subscribed++;
-    request_on_abort(req, on_sub_abort, sub);
-    response_stream_begin(req, 200, "text/event-stream", false);
+    response_stream_start(req, 200, "text/event-stream", false, &sub->gen);
     char hello[64];
     int n = hub->cfg.retry_ms
                 ? snprintf(hello, sizeof(hello), "retry: %u\n: connected\n\n", hub->cfg.retry_ms)
                 : snprintf(hello, sizeof(hello), ": connected\n\n");
-    response_stream_write(req, hello, (size_t)n);
+    if (!response_stream_write(req, hello, (size_t)n))
+        sub->blocked = true;
 
     uint64_t last_id;
     const char *h = request_header(req, "Last-Event-ID");
@@ -421,11 +492,15 @@ bool sse_hub_subscribe(struct sse_hub *hub, struct request *req)
                            hub->st.last_id, hub->st.last_id);
         else
             len = snprintf(frame, sizeof(frame), "id\nevent: resync\ndata: {\"last_id\":0}\n\n");
-        response_stream_write(req, frame, (size_t)len);
+        if (!response_stream_write(req, frame, (size_t)len))
+            sub->blocked = true;
         return true;
     }
-    for (unsigned i = hub->ring_count - (unsigned)count; i < hub->ring_count; i++)
-        blob_send(ring_at(hub, i), req);
+    if (count > 0) { /* replayed from the ring as the connection takes it */
+        sub->next = ring_at(hub, hub->ring_count - (unsigned)count);
+        sub->next->refs++;
+        sub_catch_up(sub, false);
+    }
     return true;
 }
 
@@ -443,8 +518,9 @@ void sse_hub_close(struct sse_hub *hub, const char *event, json_t *data)
     hub->closed = true;
     if (hub->heartbeat_ev)
         event_del(hub->heartbeat_ev);
-    while (hub->subs)
-        sub_end(hub->subs);
+    struct list *n;
+    while ((n = list_first(&hub->subs)))
+        sub_end(container_of(n, struct sse_sub, node), true);
 }
 
 void sse_hub_get_stats(const struct sse_hub *hub, struct sse_hub_stats *st)
@@ -457,13 +533,15 @@ void sse_hub_free(struct sse_hub *hub)
     if (!hub)
         return;
     sse_hub_close(hub, NULL, NULL);
-    for (struct sse_pending *p = hub->pending, *next; p; p = next) {
-        next = p->next;
-        pending_free(p);
+    struct list *n;
+    while ((n = list_first(&hub->pending)))
+        pending_free(container_of(n, struct sse_pending, node));
+    while ((n = list_first(&hub->events))) { /* what a buffer still holds goes with it */
+        struct sse_blob *b = container_of(n, struct sse_blob, node);
+        list_remove(n);
+        if (!b->refs)
+            free(b);
     }
-    for (unsigned i = 0; i < hub->ring_count; i++)
-        blob_unref(ring_at(hub, i));
-    free(hub->ring);
     event_free(hub->flush_ev);
     if (hub->heartbeat_ev)
         event_free(hub->heartbeat_ev);

@@ -8,23 +8,30 @@
 
 /* Server-Sent Events fan-out (engine layer: knows nothing of the application).
  *
- * Subscribers are pending requests streamed as text/event-stream. Published
- * events wait in a short batching window (one loop turn by default), where a
- * newer event with the same coalescing key replaces an older one; then the
- * whole batch is framed ONCE into a reference-counted blob and written to every
- * subscriber without copying (response_stream_write_ref writes at once: one
- * write per subscriber per batch; what a socket does not take stays referenced
- * in that subscriber's output buffer). The last ring_size
- * events are kept for Last-Event-ID resume. A subscriber whose unsent backlog
- * exceeds max_backlog is cut (redis's client-output-buffer-limit rule): one
- * stalled tab never grows memory. Loop-thread only. */
+ * Subscribers are streamed responses (text/event-stream) pulled by the
+ * engine (server/response.h's generator). Published events wait in a short
+ * batching window (one loop turn by default), where a newer event with the
+ * same coalescing key replaces an older one; then each event is framed ONCE
+ * into a reference-counted blob, and a subscriber that can take more gets the
+ * whole batch at once without a copy (one write per subscriber per batch).
+ *
+ * A subscriber that cannot (its last write still waits for the client) keeps
+ * a cursor into the hub's list of recent events, and is written from it when
+ * the engine calls proceed: the events are shared, never copied per
+ * subscriber (redis 7's shared replication buffer). The newest ring_size
+ * events are kept for Last-Event-ID resume, older ones only while a cursor
+ * needs them. A subscriber already more than max_backlog bytes behind when a
+ * batch comes is cut (redis's client-output-buffer-limit rule), so memory
+ * stays below max_backlog plus one batch however many tabs stall; one that
+ * reads nothing at all is cut by the engine's write timeout. Loop-thread
+ * only. */
 
 struct event_base;
 struct request;
 struct sse_hub;
 
 struct sse_hub_config {
-    size_t max_backlog;    /* bytes queued to one subscriber before it is cut */
+    size_t max_backlog;    /* bytes of events one subscriber may lag before it is cut */
     unsigned ring_size;    /* events kept for Last-Event-ID resume */
     unsigned heartbeat_ms; /* ": ping" comment interval (0: none) */
     unsigned flush_ms;     /* batching window; 0 = the next loop turn */
@@ -43,7 +50,7 @@ struct sse_hub_stats {
     uint64_t last_id;    /* id of the newest event, 0 before the first */
 };
 
-/* Fills the defaults: 256 KiB backlog, 256 events, 15 s heartbeat, 0 ms
+/* Fills the defaults: 1 MiB backlog, 256 events, 15 s heartbeat, 0 ms
  * window (next loop turn), 2 s retry. */
 void sse_hub_config_default(struct sse_hub_config *cfg);
 struct sse_hub *sse_hub_new(struct event_base *base, const struct sse_hub_config *cfg);
@@ -54,10 +61,10 @@ void sse_hub_free(struct sse_hub *hub);
  * Cache-Control: no-cache), a retry hint, then the events after the
  * Last-Event-ID header (or ?lastEventId=) from the ring -- or, when that id is
  * unknown (too old, or from before a restart), one "resync" event whose id is
- * the newest, telling the client to reload its state. Registers the abort hook;
- * returns true and the handler returns HANDLER_PENDING. A HEAD gets the same
- * headers and no stream; after sse_hub_close() the answer is 503. Both return
- * false (HANDLER_DONE). */
+ * the newest, telling the client to reload its state. The stream is the hub's
+ * from then on; returns true and the handler returns HANDLER_PENDING. A HEAD
+ * gets the same headers and no stream; after sse_hub_close() the answer is
+ * 503. Both return false (HANDLER_DONE). */
 bool sse_hub_subscribe(struct sse_hub *hub, struct request *req);
 unsigned sse_hub_subscriber_count(const struct sse_hub *hub);
 

@@ -1,7 +1,7 @@
 #ifndef CAFE_TESTS_PARSE_PIECES_H
 #define CAFE_TESTS_PARSE_PIECES_H
 
-/* Drives the llhttp glue the way server/conn.c does, for the unit tests and
+/* Drives the llhttp glue the way server/http1.c does, for the unit tests and
  * the fuzzer alike: data is fed in pieces ending at cuts[], each piece in its
  * own allocation so ASan sees any read past a fragment. Every complete
  * request goes to on_request; parsing stops at the first error, whose status

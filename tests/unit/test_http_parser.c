@@ -271,6 +271,66 @@ static void header_limit_counts_slow_block(void **state)
     free(raw);
 }
 
+/* A target over --max-uri-bytes is 414 even when the header-block limit is
+ * crossed first, while the target is still arriving (it was 431; nginx says
+ * 414). Breaks if fail_header_bytes() ignores uri_too_long. */
+static void long_target_is_414_not_431(void **state)
+{
+    char *raw = repeat("GET /", "t", 2000, " HTTP/1.1\r\nHost: c\r\n\r\n"); /* > 512 block */
+    struct outcome o = check_all_splits(raw);
+    assert_int_equal(o.error_status, 414);
+    assert_int_equal(o.nrequests, 0);
+    free(raw);
+    /* Under the target limit, the block over its own: still 431. */
+    raw = repeat("GET /", "t", 200, " HTTP/1.1\r\nHost: c\r\nX-Pad: ");
+    char *full = repeat(raw, "p", 400, "\r\n\r\n");
+    o = check_all_splits(full);
+    assert_int_equal(o.error_status, 431);
+    free(full);
+    free(raw);
+    /* A target limit above the block limit cannot be reached first: 431. */
+    size_t uri = limits.max_uri_bytes;
+    limits.max_uri_bytes = 4096;
+    raw = repeat("GET /", "t", 2000, " HTTP/1.1\r\nHost: c\r\n\r\n");
+    run(raw, NULL, 0, &o);
+    assert_int_equal(o.error_status, 431);
+    free(raw);
+    limits.max_uri_bytes = uri;
+}
+
+/* RFC 9112 §3.2: a Host that is not uri-host[:port] is 400 (it was 200).
+ * Breaks if on_header_value_complete() stops calling host_valid(). */
+static void host_syntax(void **state)
+{
+    static const char *const good[] = {
+        "c",          "cafe:8080", "127.0.0.1", "127.0.0.1:80",      "[::1]",
+        "[::1]:8080", "[v1.fe]",   "a-b.c_d~e", "%41b.example",      "x!$&'()*+,;=",
+        "",           "host:",     "c \t",      "[2001:db8::7]:443",
+    };
+    static const char *const bad[] = {
+        "a b",  "a/b", "a@b", "[::1", "::1",    "a:b",      "c:80:80", "%4g",
+        "a\"b", "a?b", "a#b", "[]",   "[::1]x", "[::1]:8o", "a%",      "caf\xc3\xa9",
+    };
+    char raw[256];
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        snprintf(raw, sizeof(raw), "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", good[i]);
+        struct outcome o = check_all_splits(raw);
+        if (o.error_status || o.nrequests != 1)
+            fail_msg("Host \"%s\": got %d, want a request", good[i], o.error_status);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(raw, sizeof(raw), "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", bad[i]);
+        struct outcome o = check_all_splits(raw);
+        if (o.error_status != 400 || o.nrequests)
+            fail_msg("Host \"%s\": got %d after %d requests, want 400", bad[i], o.error_status,
+                     o.nrequests);
+    }
+    /* The value is trimmed of trailing whitespace for everyone (RFC 9110 §5.5). */
+    struct outcome o = check_all_splits("GET / HTTP/1.1\r\nHost: cafe \t\r\nX-A: b  \r\n\r\n");
+    assert_string_equal(o.host, "cafe");
+    assert_string_equal(o.last_header, "X-A=b");
+}
+
 static void form_and_query_params(void **state)
 {
     struct arena a;
@@ -305,6 +365,8 @@ int main(void)
         cmocka_unit_test(refused),
         cmocka_unit_test(limits_enforced),
         cmocka_unit_test(header_limit_counts_slow_block),
+        cmocka_unit_test(long_target_is_414_not_431),
+        cmocka_unit_test(host_syntax),
         cmocka_unit_test(form_and_query_params),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

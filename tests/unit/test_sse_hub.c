@@ -1,5 +1,8 @@
-/* The SSE hub's pure parts: event framing, batching with coalescing, the
- * Last-Event-ID ring. The socket side is tests/e2e/events.test.mjs.
+/* The SSE hub: event framing, batching with coalescing, the Last-Event-ID
+ * ring -- and its subscribers as the engine pulls them, through the real
+ * HTTP/1 connection over a fake socket (tests/unit/fake_socket.c, linked in
+ * place of server/socket.c): no kernel buffer decides when a stalled reader
+ * is cut, so the bounds are exact.
  *
  * The hub's source is included (h2o's way), so the tests read the framed
  * events in the ring, not only their byte count: the linker then takes the
@@ -12,11 +15,15 @@
 #include <cmocka.h>
 #include <event2/event.h>
 #include <jansson.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/access_log.h"
+#include "server/http1.h"
 #include "server/loop_monitor.h"
 #include "server/sse_hub.c"
+#include "tests/unit/fake_socket.c"
 
 /* The ring's events, oldest first, as one string the caller frees. */
 static char *ring_text(const struct sse_hub *hub)
@@ -167,12 +174,193 @@ static void test_loop_lag(void **state)
     assert_int_equal(loop_lag_ns(1000, 100, 3100), 2000);
 }
 
+/* --- subscribers, through the engine ------------------------------------------- */
+
+static struct event_base *base;
+static struct sse_hub *hub;
+static struct server_limits limits;
+static struct server_stats stats;
+static struct http1_ctx ctx;
+static int next_fd;
+
+static enum handler_status on_events(struct request *req)
+{
+    return sse_hub_subscribe(hub, req) ? HANDLER_PENDING : HANDLER_DONE;
+}
+
+static const struct route routes[] = {{METHOD_GET, "/events", on_events, "/events", 0, 0}};
+static const struct server_hooks hooks = {.routes = routes, .nroutes = 1};
+
+#define MAX_BACKLOG 4096
+
+static int stream_setup(void **state)
+{
+    access_log_enable(false);
+    base = event_base_new();
+    server_limits_default(&limits);
+    memset(&stats, 0, sizeof(stats));
+    http1_ctx_init(&ctx, base, &limits, &hooks, &stats);
+    struct sse_hub_config cfg;
+    sse_hub_config_default(&cfg);
+    cfg.max_backlog = MAX_BACKLOG;
+    cfg.ring_size = 8;
+    cfg.heartbeat_ms = 0;
+    cfg.retry_ms = 0;
+    hub = sse_hub_new(base, &cfg);
+    next_fd = 0;
+    return 0;
+}
+
+static int stream_teardown(void **state)
+{
+    sse_hub_free(hub);
+    http1_ctx_free(&ctx);
+    event_base_free(base);
+    assert_true(fake_forget());
+    return 0;
+}
+
+/* A connection whose peer reads `room` bytes (its head is about 170) and has
+ * sent GET /events. */
+static struct sock *subscriber(size_t room, const char *extra_header)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    int fd = next_fd++;
+    http1_accept(&ctx, fd, (struct sockaddr *)&sa);
+    struct sock *s = fake_sock(fd);
+    s->room = room;
+    char req[256];
+    snprintf(req, sizeof(req), "GET /events HTTP/1.1\r\nHost: t\r\n%s\r\n", extra_header);
+    fake_send(s, req);
+    fake_run(base);
+    return s;
+}
+
+/* Publishes n events of about 200 bytes (ids continue from the hub's) and
+ * lets the loop flush them. */
+static void publish(unsigned n)
+{
+    char pad[180];
+    memset(pad, 'p', sizeof(pad) - 1);
+    pad[sizeof(pad) - 1] = '\0';
+    for (unsigned i = 0; i < n; i++)
+        sse_hub_publish(hub, "tick", json_pack("{s:s}", "pad", pad), 0);
+    fake_run(base);
+}
+
+/* text is a whole stream whose "id: N" lines are first..last, each once, in
+ * order. */
+static void assert_ids(const char *text, uint64_t first, uint64_t last)
+{
+    assert_non_null(strstr(text, "text/event-stream"));
+    assert_non_null(strstr(text, ": connected\n\n"));
+    uint64_t want = first;
+    for (const char *p = text; (p = strstr(p, "id: ")); p += 4)
+        assert_int_equal(strtoull(p + 4, NULL, 10), want++);
+    assert_int_equal(want, last + 1);
+}
+
+/* A reader that takes a little at a time gets every event exactly once, in
+ * order, pulled on proceed from the shared list (breaks if events are lost
+ * or doubled while it waits, or if it is never pulled). */
+static void test_slow_reader_catches_up(void **state)
+{
+    struct sock *slow = subscriber(500, "");
+    struct sock *fast = subscriber(SIZE_MAX, "");
+    for (int round = 0; round < 10; round++) {
+        publish(3); /* about 600 bytes: more than slow takes in a round */
+        fake_make_room(slow, 300);
+        fake_run(base);
+        /* what waits for it is one batch at most: the rest is shared */
+        assert_true(sock_pending(slow) <= 3 * 220);
+    }
+    struct sse_hub_stats st;
+    sse_hub_get_stats(hub, &st);
+    assert_int_equal(st.cut, 0);
+    fake_make_room(slow, SIZE_MAX);
+    fake_run(base);
+    for (struct sock *s = slow; s; s = s == slow ? fast : NULL) {
+        char *text = fake_take(s);
+        assert_ids(text, 1, 30);
+        free(text);
+    }
+    /* caught up: the list is back to the resume ring */
+    assert_int_equal(hub->nevents, 8);
+}
+
+/* A reader that takes nothing is cut once it is over max_backlog behind,
+ * and what the hub keeps stays bounded; the others stream on (breaks if the
+ * cut is gone or counted from the wrong place). */
+static void test_stalled_reader_is_cut(void **state)
+{
+    struct sock *stalled = subscriber(0, "");
+    struct sock *fine = subscriber(SIZE_MAX, "");
+    unsigned published = 0;
+    struct sse_hub_stats st;
+    do {
+        publish(1);
+        published++;
+        sse_hub_get_stats(hub, &st);
+        /* lag counted before each batch: never more than max_backlog + one */
+        assert_true(hub->nevents <= 8 + MAX_BACKLOG / 150 + 1);
+    } while (!st.cut && published < 100);
+    assert_int_equal(st.cut, 1);
+    /* cut within one event of the bound (each is ~200 bytes framed) */
+    uint64_t lag = st.bytes - (st.bytes / published) * 2; /* all but the first and this one */
+    assert_true(lag > MAX_BACKLOG - 250 && lag <= MAX_BACKLOG + 250);
+    assert_int_equal(st.subscribers, 1);
+    assert_false(stalled->closed); /* its stream ended: the rest is flushed, then closed */
+    fake_advance(base, limits.write_timeout_ms);
+    assert_true(stalled->closed);
+    publish(2);
+    assert_int_equal(hub->nevents, 8); /* nobody lags: only the ring is kept */
+    char *text = fake_take(fine);
+    assert_ids(text, 1, published + 2);
+    free(text);
+}
+
+/* Last-Event-ID replays from the ring as the connection takes it. */
+static void test_resume_is_pulled(void **state)
+{
+    publish(6);
+    struct sock *s = subscriber(400, "Last-Event-ID: 2\r\n");
+    fake_run(base);
+    for (int i = 0; i < 10; i++) {
+        fake_make_room(s, 250);
+        fake_run(base);
+    }
+    char *text = fake_take(s);
+    assert_ids(text, 3, 6);
+    free(text);
+}
+
+/* Closing the hub gives each subscriber what it is owed, then ends it. */
+static void test_close_delivers(void **state)
+{
+    struct sock *s = subscriber(0, "");
+    publish(3);
+    sse_hub_close(hub, "bye", json_object());
+    fake_make_room(s, SIZE_MAX);
+    fake_run(base);
+    char *text = fake_take(s);
+    assert_ids(text, 1, 4);
+    assert_non_null(strstr(text, "event: bye"));
+    free(text);
+    assert_true(s->shut); /* an unframed body ends with the connection */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_frame),      cmocka_unit_test(test_ids_and_resume),
-        cmocka_unit_test(test_coalescing), cmocka_unit_test(test_data_is_one_line),
+        cmocka_unit_test(test_frame),
+        cmocka_unit_test(test_ids_and_resume),
+        cmocka_unit_test(test_coalescing),
+        cmocka_unit_test(test_data_is_one_line),
         cmocka_unit_test(test_loop_lag),
+        cmocka_unit_test_setup_teardown(test_slow_reader_catches_up, stream_setup, stream_teardown),
+        cmocka_unit_test_setup_teardown(test_stalled_reader_is_cut, stream_setup, stream_teardown),
+        cmocka_unit_test_setup_teardown(test_resume_is_pulled, stream_setup, stream_teardown),
+        cmocka_unit_test_setup_teardown(test_close_delivers, stream_setup, stream_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

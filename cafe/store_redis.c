@@ -1,0 +1,821 @@
+/* The Redis store: orders shared by every replica (docs/store.md).
+ *
+ * Writes: an order is created by one script (id from one counter, record,
+ * listings, stream entry, this replica's in-flight set) and acknowledged only
+ * when Redis has answered it. Each later transition marks the order dirty;
+ * once per loop turn every dirty order is written by one script call, whatever
+ * number of transitions it collected (hiredis pipelines the calls of a turn
+ * into one write). An order has one write in flight at most, so its writes
+ * land in order; a write lost with its connection puts its transitions back,
+ * and they go again once the connection is back (bounded: buffer_max orders).
+ *
+ * Reads (get, list) go to Redis: the store, not this process, is the truth.
+ * Nothing here blocks: every command has a reply callback, and the
+ * connection's watchdog (cafe/redis_link.c) bounds how long one may wait. */
+#include <arpa/inet.h>
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/xmalloc.h"
+#include "cafe/order_record.h"
+#include "cafe/store_redis-internal.h"
+
+struct create_req {
+    struct store_req base; /* first */
+    store_orders_fn done;
+    void *arg;
+    bool retried; /* sent again as EVAL after NOSCRIPT */
+    unsigned n;
+    struct order *orders[];
+};
+
+struct write_req {
+    struct store_req base; /* first */
+    struct tracked *t;
+    bool retried;
+    unsigned nev;
+    struct pending_event ev[STORE_PENDING_EVENTS];
+};
+
+struct get_req {
+    struct store_req base; /* first */
+    uint64_t id;
+    store_order_fn done;
+    void *arg;
+};
+
+struct list_req {
+    struct store_req base; /* first */
+    unsigned limit;
+    char status[16];
+    bool retried;
+    store_orders_fn done;
+    void *arg;
+};
+
+static void flush_dirty(struct redis_store *rs);
+
+bool cmd_up(const struct redis_store *rs)
+{
+    return !rs->freeing && rs->cmd && redis_link_up(rs->cmd);
+}
+
+/* --- building commands --------------------------------------------------------- */
+
+void cmd_begin(struct redis_store *rs, const char *name)
+{
+    struct cmd_buf *b = &rs->cmdbuf;
+    b->argc = 0;
+    arena_reset(&b->arena);
+    cmd_str(rs, name);
+}
+
+void cmd_arg(struct redis_store *rs, const char *s, size_t n)
+{
+    struct cmd_buf *b = &rs->cmdbuf;
+    if (b->argc == b->cap) {
+        b->cap = b->cap ? 2 * b->cap : 64;
+        b->argv = xrealloc(b->argv, (size_t)b->cap * sizeof(*b->argv));
+        b->len = xrealloc(b->len, (size_t)b->cap * sizeof(*b->len));
+    }
+    b->argv[b->argc] = s;
+    b->len[b->argc] = n;
+    b->argc++;
+}
+
+void cmd_str(struct redis_store *rs, const char *s)
+{
+    cmd_arg(rs, s, strlen(s));
+}
+
+void cmd_u64(struct redis_store *rs, uint64_t v)
+{
+    char *p = arena_alloc(&rs->cmdbuf.arena, 24);
+    int n = snprintf(p, 24, "%llu", (unsigned long long)v);
+    cmd_arg(rs, p, (size_t)n);
+}
+
+void cmd_script(struct redis_store *rs, enum script_id script, bool eval)
+{
+    cmd_begin(rs, eval ? "EVAL" : "EVALSHA");
+    cmd_str(rs, eval ? redis_scripts[script].body : rs->sha[script]);
+    cmd_str(rs, "0");
+    cmd_str(rs, rs->prefix);
+}
+
+int cmd_send(struct redis_store *rs, struct redis_link *l, struct redis_req *rq)
+{
+    struct cmd_buf *b = &rs->cmdbuf;
+    /* hiredis copies the command into its output buffer here. */
+    int rc = l ? redis_link_send(l, rq, b->argc, b->argv, b->len) : -1;
+    b->argc = 0;
+    arena_reset(&b->arena);
+    return rc;
+}
+
+/* The order's record fields (after their count, if counted), from a copy
+ * kept in the command's arena. */
+static void cmd_record(struct redis_store *rs, const struct order *o, bool counted)
+{
+    struct order_record *r = arena_alloc(&rs->cmdbuf.arena, sizeof(*r));
+    order_record_encode(o, r);
+    if (counted)
+        cmd_u64(rs, r->n);
+    for (unsigned i = 0; i < 2 * r->n; i++)
+        cmd_arg(rs, r->argv[i], r->len[i]);
+}
+
+bool reply_is_noscript(const struct redisReply *reply)
+{
+    const char *err;
+    return redis_reply_is_error(reply, &err) && strncmp(err, "NOSCRIPT", 8) == 0;
+}
+
+static bool reply_is_bad_record(const struct redisReply *reply, const char **err)
+{
+    return redis_reply_is_error(reply, err) &&
+           (strncmp(*err, "WRONGTYPE", 9) == 0 || strstr(*err, "BADRECORD") != NULL);
+}
+
+int decode_pairs(struct redis_store *rs, const struct redisReply *reply, size_t from,
+                 struct order **out, char *err, size_t errlen)
+{
+    const char *argv[2 * STORE_FIELDS_MAX];
+    size_t len[2 * STORE_FIELDS_MAX];
+    *out = NULL;
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < from ||
+        (reply->elements - from) % 2) {
+        snprintf(err, errlen, "not a list of field/value pairs");
+        return -1;
+    }
+    size_t n = reply->elements - from;
+    if (n > 2 * STORE_FIELDS_MAX) {
+        snprintf(err, errlen, "%zu fields, more than any record has", n / 2);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct redisReply *e = reply->element[from + i];
+        if (e->type != REDIS_REPLY_STRING) {
+            snprintf(err, errlen, "element %zu is not a string", from + i);
+            return -1;
+        }
+        argv[i] = e->str;
+        len[i] = e->len;
+    }
+    return order_record_decode(rs->base.menu, argv, len, n / 2, out, err, errlen);
+}
+
+/* --- tracking: orders this replica still writes for ------------------------------ */
+
+static void syncs_answer(struct list *syncs, enum store_result r)
+{
+    struct list *pos, *tmp;
+    list_for_each_safe(pos, tmp, syncs)
+    {
+        struct sync_waiter *w = container_of(pos, struct sync_waiter, node);
+        list_remove(&w->node);
+        w->done(w->order, r, w->arg);
+        free(w);
+    }
+}
+
+static void track(struct redis_store *rs, struct order *o)
+{
+    struct tracked *t = xcalloc(1, sizeof(*t));
+    t->order = o;
+    order_ref(o);
+    list_init(&t->syncs);
+    list_push_back(&rs->tracked, &t->node);
+    rs->ntracked++;
+    o->store_state = t;
+}
+
+static void untrack(struct redis_store *rs, struct tracked *t, enum store_result r)
+{
+    if (list_linked(&t->dirty)) {
+        list_remove(&t->dirty);
+        rs->ndirty--;
+    }
+    list_remove(&t->node);
+    rs->ntracked--;
+    t->order->store_state = NULL;
+    syncs_answer(&t->syncs, r);
+    order_unref(t->order);
+    free(t);
+}
+
+/* Every write answered and nothing left to send: flush waiters are done. */
+static void check_flushed(struct redis_store *rs)
+{
+    if (rs->ndirty == 0 && rs->nwriting == 0)
+        syncs_answer(&rs->flush_waiters, STORE_OK);
+}
+
+static void schedule_flush(struct redis_store *rs)
+{
+    static const struct timeval now = {0, 0};
+    if (cmd_up(rs) && !evtimer_pending(rs->flush_ev, NULL))
+        evtimer_add(rs->flush_ev, &now);
+}
+
+/* Puts t on the dirty list; false when the buffer is full while Redis is
+ * away (then the order's transitions are dropped: counted, logged once per
+ * outage, and the restart rule fails it in the store later). */
+static bool make_dirty(struct redis_store *rs, struct tracked *t)
+{
+    if (list_linked(&t->dirty) || t->writing)
+        return true;
+    if (!cmd_up(rs) && rs->ndirty >= rs->cfg.buffer_max) {
+        rs->dropped++;
+        if (!rs->overflow_logged)
+            log_warn("redis store: %u orders wait for the store already; transitions of order "
+                     "%llu and later ones are dropped",
+                     rs->ndirty, (unsigned long long)t->order->id);
+        rs->overflow_logged = true;
+        untrack(rs, t, STORE_UNAVAILABLE);
+        return false;
+    }
+    list_push_back(&rs->dirty, &t->dirty);
+    rs->ndirty++;
+    schedule_flush(rs);
+    return true;
+}
+
+/* Puts events back in front of what came since (they are older). */
+static void requeue(struct redis_store *rs, struct tracked *t, const struct pending_event *ev,
+                    unsigned nev)
+{
+    unsigned keep = t->nev + nev <= STORE_PENDING_EVENTS ? nev : STORE_PENDING_EVENTS - t->nev;
+    rs->dropped += nev - keep;
+    memmove(t->ev + keep, t->ev, t->nev * sizeof(t->ev[0]));
+    memcpy(t->ev, ev + (nev - keep), keep * sizeof(t->ev[0]));
+    t->nev += keep;
+}
+
+/* --- create ------------------------------------------------------------------- */
+
+static int send_create(struct redis_store *rs, struct create_req *rq, bool eval)
+{
+    cmd_script(rs, SCRIPT_CREATE, eval);
+    cmd_str(rs, rs->base.replica);
+    cmd_u64(rs, rq->n);
+    cmd_u64(rs, rs->cfg.max_orders);
+    cmd_u64(rs, rs->cfg.stream_max);
+    for (unsigned i = 0; i < rq->n; i++)
+        cmd_record(rs, rq->orders[i], true);
+    return cmd_send(rs, rs->cmd, &rq->base.hdr);
+}
+
+static void create_end(struct create_req *rq, enum store_result r)
+{
+    rq->done(rq->orders, rq->n, r, rq->arg);
+    for (unsigned i = 0; i < rq->n; i++)
+        order_unref(rq->orders[i]);
+    free(rq);
+}
+
+static void on_created(struct redis_link *l, struct redisReply *reply, struct redis_req *req)
+{
+    struct create_req *rq = (struct create_req *)req;
+    struct redis_store *rs = rq->base.rs;
+    long long first;
+    const char *err;
+    if (reply_is_noscript(reply) && !rq->retried) {
+        rq->retried = true; /* nothing ran: safe to send again, with the body */
+        if (send_create(rs, rq, true) == 0)
+            return;
+    }
+    if (!redis_reply_integer(reply, &first) || first <= 0) {
+        if (redis_reply_is_error(reply, &err)) {
+            rs->errors++;
+            log_warn("redis store: creating %u orders failed: %s", rq->n, err);
+        }
+        create_end(rq, STORE_UNAVAILABLE);
+        return;
+    }
+    for (unsigned i = 0; i < rq->n; i++) {
+        rq->orders[i]->id = (uint64_t)first + i;
+        track(rs, rq->orders[i]);
+    }
+    if ((uint64_t)first + rq->n - 1 > rs->top_id)
+        rs->top_id = (uint64_t)first + rq->n - 1;
+    create_end(rq, STORE_OK);
+}
+
+static void rs_create(struct order_store *s, struct order *const *orders, unsigned n,
+                      store_orders_fn done, void *arg)
+{
+    struct redis_store *rs = redis_store_of(s);
+    if (!cmd_up(rs)) {
+        done(orders, n, STORE_UNAVAILABLE, arg); /* fail fast: nothing waits for Redis */
+        return;
+    }
+    struct create_req *rq = xmalloc(sizeof(*rq) + n * sizeof(rq->orders[0]));
+    *rq = (struct create_req){{{on_created}, rs}, done, arg, false, n};
+    for (unsigned i = 0; i < n; i++) {
+        rq->orders[i] = orders[i];
+        order_ref(orders[i]);
+    }
+    if (send_create(rs, rq, false) < 0)
+        create_end(rq, STORE_UNAVAILABLE);
+}
+
+/* --- transitions ---------------------------------------------------------------- */
+
+static int send_write(struct redis_store *rs, struct tracked *t, bool eval);
+
+static void on_written(struct redis_link *l, struct redisReply *reply, struct redis_req *req)
+{
+    struct write_req *w = (struct write_req *)req;
+    struct redis_store *rs = w->base.rs;
+    struct tracked *t = w->t;
+    const struct order *o = t->order;
+    const char *err;
+    char final[16];
+    t->writing = NULL;
+    rs->nwriting--;
+    if (!reply || (reply_is_noscript(reply) && !w->retried)) {
+        requeue(rs, t, w->ev, w->nev);
+        bool retry = reply && !w->retried; /* the script cache was flushed: send the body */
+        free(w);
+        if (rs->freeing)
+            return;
+        if (!retry || send_write(rs, t, true) < 0) {
+            syncs_answer(&t->syncs, STORE_UNAVAILABLE); /* nobody waits out an outage */
+            make_dirty(rs, t);
+        }
+        return;
+    }
+    free(w);
+    if (reply_is_bad_record(reply, &err)) {
+        rs->bad_records++;
+        log_warn("redis store: order %llu: %s; its transitions are dropped",
+                 (unsigned long long)o->id, err);
+        untrack(rs, t, STORE_BAD_RECORD);
+    } else if (redis_reply_is_error(reply, &err)) {
+        rs->errors++;
+        log_warn("redis store: writing order %llu refused: %s", (unsigned long long)o->id, err);
+        untrack(rs, t, STORE_UNAVAILABLE);
+    } else if (redis_reply_string(reply, final, sizeof(final))) {
+        log_warn("redis store: order %llu is %s in the store already (another replica resolved "
+                 "it); this replica's %s is dropped",
+                 (unsigned long long)o->id, final, order_status_name(o->status));
+        untrack(rs, t, STORE_CONFLICT);
+    } else if (t->nev) {
+        make_dirty(rs, t); /* more came while this one flew */
+    } else {
+        syncs_answer(&t->syncs, STORE_OK);
+        if (order_status_final(o->status))
+            untrack(rs, t, STORE_OK);
+    }
+    check_flushed(rs);
+}
+
+static int send_write(struct redis_store *rs, struct tracked *t, bool eval)
+{
+    const struct order *o = t->order;
+    cmd_script(rs, SCRIPT_RECORD, eval);
+    cmd_str(rs, rs->base.replica);
+    cmd_u64(rs, o->id);
+    cmd_str(rs, order_status_name(o->status));
+    cmd_u64(rs, rs->cfg.stream_max);
+    cmd_u64(rs, t->nev);
+    for (unsigned i = 0; i < t->nev; i++) {
+        cmd_str(rs, cafe_event_name((enum cafe_event)t->ev[i].event));
+        char *step = arena_alloc(&rs->cmdbuf.arena, 8);
+        cmd_arg(rs, step, (size_t)snprintf(step, 8, "%d", t->ev[i].step));
+    }
+    cmd_record(rs, o, false);
+    struct write_req *w = xmalloc(sizeof(*w));
+    *w = (struct write_req){{{on_written}, rs}, t, eval, t->nev, {{0}}};
+    memcpy(w->ev, t->ev, t->nev * sizeof(t->ev[0]));
+    if (cmd_send(rs, rs->cmd, &w->base.hdr) < 0) {
+        free(w);
+        return -1;
+    }
+    rs->writes++;
+    t->nev = 0;
+    t->writing = w;
+    rs->nwriting++;
+    if (list_linked(&t->dirty)) {
+        list_remove(&t->dirty);
+        rs->ndirty--;
+    }
+    return 0;
+}
+
+static void flush_dirty(struct redis_store *rs)
+{
+    struct list *pos;
+    while (cmd_up(rs) && (pos = list_first(&rs->dirty)))
+        if (send_write(rs, container_of(pos, struct tracked, dirty), false) < 0)
+            break;
+}
+
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+    flush_dirty(arg);
+}
+
+static void rs_record(struct order_store *s, struct order *o, enum cafe_event ev, int step)
+{
+    struct redis_store *rs = redis_store_of(s);
+    struct tracked *t = o->store_state;
+    if (!t || rs->freeing)
+        return; /* not ours to write any more (dropped, or resolved elsewhere) */
+    if (t->nev == STORE_PENDING_EVENTS) { /* the oldest go; the record stays whole */
+        memmove(t->ev, t->ev + 1, (t->nev - 1) * sizeof(t->ev[0]));
+        t->nev--;
+        rs->dropped++;
+    }
+    t->ev[t->nev++] = (struct pending_event){(uint8_t)ev, (int8_t)step};
+    make_dirty(rs, t);
+}
+
+static void rs_sync(struct order_store *s, struct order *o, store_order_fn done, void *arg)
+{
+    struct redis_store *rs = redis_store_of(s);
+    struct tracked *t = o ? o->store_state : NULL;
+    bool pending = o ? t && (t->nev || t->writing) : rs->ndirty || rs->nwriting;
+    if (o && !t) /* nothing held for it: stored, unless dropped while Redis was away */
+        done(o, cmd_up(rs) ? STORE_OK : STORE_UNAVAILABLE, arg);
+    else if (!pending)
+        done(o, STORE_OK, arg);
+    else if (!cmd_up(rs))
+        done(o, STORE_UNAVAILABLE, arg); /* nobody waits out an outage */
+    else {
+        struct sync_waiter *w = xmalloc(sizeof(*w));
+        *w = (struct sync_waiter){.order = o, .done = done, .arg = arg};
+        list_push_back(o ? &t->syncs : &rs->flush_waiters, &w->node);
+    }
+}
+
+/* --- reads ------------------------------------------------------------------------ */
+
+static void on_got(struct redis_link *l, struct redisReply *reply, struct redis_req *req)
+{
+    struct get_req *rq = (struct get_req *)req;
+    struct redis_store *rs = rq->base.rs;
+    struct order *o = NULL;
+    enum store_result r = STORE_UNAVAILABLE;
+    const char *err = NULL;
+    char why[200];
+    if (reply && reply->type == REDIS_REPLY_ARRAY) {
+        if (reply->elements == 0)
+            r = STORE_NOT_FOUND;
+        else if (decode_pairs(rs, reply, 0, &o, why, sizeof(why)) == 0)
+            r = STORE_OK;
+        else
+            err = why;
+    } else if (reply_is_bad_record(reply, &err)) {
+        /* err says it: WRONGTYPE */
+    } else if (redis_reply_is_error(reply, &err)) {
+        rs->errors++;
+        log_warn("redis store: reading order %llu failed: %s", (unsigned long long)rq->id, err);
+        err = NULL;
+    }
+    if (err) {
+        rs->bad_records++;
+        log_warn("redis store: order %llu: bad record in %sorder:%llu: %s",
+                 (unsigned long long)rq->id, rs->prefix, (unsigned long long)rq->id, err);
+        r = STORE_BAD_RECORD;
+    }
+    rq->done(o, r, rq->arg);
+    if (o)
+        order_unref(o);
+    free(rq);
+}
+
+static void rs_get(struct order_store *s, uint64_t id, store_order_fn done, void *arg)
+{
+    struct redis_store *rs = redis_store_of(s);
+    if (!cmd_up(rs)) {
+        done(NULL, STORE_UNAVAILABLE, arg);
+        return;
+    }
+    struct get_req *rq = xmalloc(sizeof(*rq));
+    *rq = (struct get_req){{{on_got}, rs}, id, done, arg};
+    char key[STORE_KEY_MAX];
+    snprintf(key, sizeof(key), "%sorder:%llu", rs->prefix, (unsigned long long)id);
+    cmd_begin(rs, "HGETALL");
+    cmd_str(rs, key);
+    if (cmd_send(rs, rs->cmd, &rq->base.hdr) < 0) {
+        free(rq);
+        done(NULL, STORE_UNAVAILABLE, arg);
+    }
+}
+
+static struct order *rs_local(struct order_store *s, uint64_t id)
+{
+    struct redis_store *rs = redis_store_of(s);
+    struct list *pos, *tmp;
+    /* A scan of what this replica brews or still writes: bounded by
+     * max_brews, and only a DELETE asks. */
+    list_for_each_safe(pos, tmp, &rs->tracked)
+    {
+        struct tracked *t = container_of(pos, struct tracked, node);
+        if (t->order->id == id)
+            return t->order;
+    }
+    return NULL;
+}
+
+static int send_list(struct redis_store *rs, struct list_req *rq, bool eval)
+{
+    cmd_script(rs, SCRIPT_LIST, eval);
+    cmd_str(rs, rq->status);
+    cmd_u64(rs, rq->limit);
+    return cmd_send(rs, rs->cmd, &rq->base.hdr);
+}
+
+static void on_listed(struct redis_link *l, struct redisReply *reply, struct redis_req *req)
+{
+    struct list_req *rq = (struct list_req *)req;
+    struct redis_store *rs = rq->base.rs;
+    const char *err;
+    if (reply_is_noscript(reply) && !rq->retried) {
+        rq->retried = true;
+        if (send_list(rs, rq, true) == 0)
+            return;
+    }
+    if (!reply || reply->type != REDIS_REPLY_ARRAY) {
+        enum store_result r =
+            reply_is_bad_record(reply, &err) ? STORE_BAD_RECORD : STORE_UNAVAILABLE;
+        if (redis_reply_is_error(reply, &err))
+            log_warn("redis store: listing orders failed: %s", err);
+        rq->done(NULL, 0, r, rq->arg);
+        free(rq);
+        return;
+    }
+    struct order **orders = xmalloc((reply->elements + 1) * sizeof(*orders));
+    unsigned n = 0;
+    for (size_t i = 0; i < reply->elements; i++) {
+        const struct redisReply *e = reply->element[i];
+        char why[200];
+        if (e->type == REDIS_REPLY_ARRAY && e->elements == 0)
+            continue; /* gone meanwhile */
+        if (redis_reply_is_error(e, &err) ||
+            (decode_pairs(rs, e, 0, &orders[n], why, sizeof(why)) < 0 && (err = why))) {
+            rs->bad_records++;
+            log_warn("redis store: listing skips a bad record: %s", err);
+            continue;
+        }
+        n++;
+    }
+    rq->done(orders, n, STORE_OK, rq->arg);
+    for (unsigned i = 0; i < n; i++)
+        order_unref(orders[i]);
+    free(orders);
+    free(rq);
+}
+
+static void rs_list(struct order_store *s, int status, unsigned limit, store_orders_fn done,
+                    void *arg)
+{
+    struct redis_store *rs = redis_store_of(s);
+    if (!cmd_up(rs) || limit == 0) {
+        done(NULL, 0, limit ? STORE_UNAVAILABLE : STORE_OK, arg);
+        return;
+    }
+    struct list_req *rq = xcalloc(1, sizeof(*rq));
+    *rq = (struct list_req){{{on_listed}, rs}, limit, "", false, done, arg};
+    if (status >= 0)
+        snprintf(rq->status, sizeof(rq->status), "%s", order_status_name(status));
+    if (send_list(rs, rq, false) < 0) {
+        free(rq);
+        done(NULL, 0, STORE_UNAVAILABLE, arg);
+    }
+}
+
+/* --- the commands connection ------------------------------------------------------- */
+
+static void on_script_loaded(struct redis_link *l, struct redisReply *reply, struct redis_req *req)
+{
+    struct store_req *rq = (struct store_req *)req;
+    struct redis_store *rs = rq->rs;
+    int i = (int)(rq - rs->script_rq);
+    char why[200];
+    const char *err = "not a sha1";
+    if (!reply)
+        return;
+    if (!redis_reply_string(reply, rs->sha[i], sizeof(rs->sha[i])) || strlen(rs->sha[i]) != 40) {
+        redis_reply_is_error(reply, &err);
+        snprintf(why, sizeof(why), "SCRIPT LOAD %s: %.150s", redis_scripts[i].name, err);
+        redis_link_reset(l, why);
+        return;
+    }
+    if (i == SCRIPT_COUNT - 1) { /* replies come in order: all are loaded */
+        send_heartbeat(rs);
+        send_reconcile(rs, rs->reconciled_once ? "its transitions were lost while the store was "
+                                                 "unreachable"
+                                               : "the replica restarted");
+    }
+}
+
+static void on_cmd_handshake(struct redis_link *l, void *arg)
+{
+    struct redis_store *rs = arg;
+    for (int i = 0; i < SCRIPT_COUNT; i++) {
+        cmd_begin(rs, "SCRIPT");
+        cmd_str(rs, "LOAD");
+        cmd_str(rs, redis_scripts[i].body);
+        cmd_send(rs, l, &rs->script_rq[i].hdr);
+    }
+}
+
+static void on_cmd_up(struct redis_link *l, void *arg)
+{
+    struct redis_store *rs = arg;
+    rs->overflow_logged = false;
+    flush_dirty(rs);
+    check_flushed(rs);
+    stream_on_cmd_up(rs);
+}
+
+static void on_cmd_down(struct redis_link *l, const char *why, void *arg)
+{
+    struct redis_store *rs = arg;
+    /* Writes in flight come back (NULL) and wait in the buffer; nobody waits
+     * for them meanwhile. */
+    struct list *pos, *tmp;
+    list_for_each_safe(pos, tmp, &rs->dirty)
+    {
+        syncs_answer(&container_of(pos, struct tracked, dirty)->syncs, STORE_UNAVAILABLE);
+    }
+    syncs_answer(&rs->flush_waiters, STORE_UNAVAILABLE);
+}
+
+/* --- the store ---------------------------------------------------------------------- */
+
+static void rs_stats(struct order_store *s, struct store_stats *st)
+{
+    struct redis_store *rs = redis_store_of(s);
+    struct redis_link_stats ls;
+    redis_link_get_stats(rs->cmd, &ls);
+    *st = (struct store_stats){
+        .up = cmd_up(rs),
+        .state = redis_link_describe(rs->cmd),
+        .tracked = rs->ntracked,
+        .buffered = cmd_up(rs) ? 0 : rs->ndirty,
+        .dropped = rs->dropped,
+        .reconnects = ls.reconnects,
+        .timeouts = ls.timeouts,
+        .bad_records = rs->bad_records,
+        .claimed = rs->claimed,
+        .writes = rs->writes,
+        .errors = rs->errors,
+    };
+}
+
+static void rs_free(struct order_store *s)
+{
+    struct redis_store *rs = redis_store_of(s);
+    struct list *pos;
+    rs->freeing = true;
+    /* Connections first: every reply still awaited comes back NULL while all
+     * the records are alive -- creates and reads fail, writes are lost (the
+     * restart rule fails their orders in the store later). */
+    redis_link_free(rs->tail);
+    redis_link_free(rs->sub);
+    redis_link_free(rs->cmd);
+    rs->tail = rs->sub = rs->cmd = NULL;
+    stream_stop(rs);
+    replicas_stop(rs);
+    syncs_answer(&rs->flush_waiters, STORE_UNAVAILABLE);
+    while ((pos = list_first(&rs->tracked)))
+        untrack(rs, container_of(pos, struct tracked, node), STORE_UNAVAILABLE);
+    event_free(rs->flush_ev);
+    arena_reset(&rs->cmdbuf.arena);
+    free(rs->cmdbuf.argv);
+    free(rs->cmdbuf.len);
+    free(rs);
+}
+
+static const struct order_store_ops redis_ops = {
+    .create = rs_create,
+    .record = rs_record,
+    .sync = rs_sync,
+    .get = rs_get,
+    .local = rs_local,
+    .list = rs_list,
+    .cancel_send = rs_cancel_send,
+    .cancel_reply = rs_cancel_reply,
+    .claim_orphans = rs_claim_orphans,
+    .events_read = rs_events_read,
+    .follow = rs_follow,
+    .unfollow = rs_unfollow,
+    .stats = rs_stats,
+    .free = rs_free,
+};
+
+/* Once, before the loop serves: hiredis would resolve a name with a blocking
+ * getaddrinfo() on every reconnect, so it gets the address instead. */
+static int resolve(const char *host, char *out, size_t size, char *err, size_t errlen)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res;
+    int rc = getaddrinfo(host, NULL, &hints, &res);
+    if (rc != 0) {
+        snprintf(err, errlen, "redis host %s: %s", host, gai_strerror(rc));
+        return -1;
+    }
+    const void *addr = res->ai_family == AF_INET6
+                           ? (const void *)&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr
+                           : (const void *)&((struct sockaddr_in *)res->ai_addr)->sin_addr;
+    inet_ntop(res->ai_family, addr, out, (socklen_t)size);
+    freeaddrinfo(res);
+    return 0;
+}
+
+static bool replica_id_ok(const char *id)
+{
+    size_t n = strlen(id);
+    for (size_t i = 0; i < n; i++)
+        if (id[i] <= ' ' || id[i] >= 0x7f)
+            return false;
+    return n > 0 && n < ORDER_REPLICA_MAX;
+}
+
+static unsigned or_default(unsigned v, unsigned dflt)
+{
+    return v ? v : dflt;
+}
+
+struct order_store *store_redis_new(struct event_base *base, const struct menu *menu,
+                                    const struct store_redis_config *cfg, char *err, size_t errlen)
+{
+    struct redis_url url;
+    char host[64];
+    const char *prefix = cfg->prefix ? cfg->prefix : "cafe:";
+    if (redis_url_parse(cfg->url, &url, err, errlen) < 0)
+        return NULL;
+    if (!cfg->replica || !replica_id_ok(cfg->replica)) {
+        snprintf(err, errlen, "replica id must be 1..%d printable bytes without spaces",
+                 ORDER_REPLICA_MAX - 1);
+        return NULL;
+    }
+    if (strlen(prefix) > STORE_PREFIX_MAX || strpbrk(prefix, " \r\n")) {
+        snprintf(err, errlen, "store prefix: at most %d bytes, no spaces", STORE_PREFIX_MAX);
+        return NULL;
+    }
+    if (resolve(url.host, host, sizeof(host), err, errlen) < 0)
+        return NULL;
+
+    struct redis_store *rs = xcalloc(1, sizeof(*rs));
+    rs->base.ops = &redis_ops;
+    rs->base.kind = "redis";
+    rs->base.menu = menu;
+    snprintf(rs->base.replica, sizeof(rs->base.replica), "%s", cfg->replica);
+    rs->ev = base;
+    rs->url = url;
+    snprintf(rs->host, sizeof(rs->host), "%s", host);
+    snprintf(rs->prefix, sizeof(rs->prefix), "%s", prefix);
+    rs->cfg = *cfg;
+    rs->cfg.url = NULL;
+    rs->cfg.prefix = rs->prefix;
+    rs->cfg.replica = rs->base.replica;
+    rs->cfg.max_orders = or_default(cfg->max_orders, 10000);
+    rs->cfg.stream_max = or_default(cfg->stream_max, 10000);
+    rs->cfg.timeout_ms = or_default(cfg->timeout_ms, 1000);
+    rs->cfg.lease_ms = or_default(cfg->lease_ms, 2000);
+    rs->cfg.cancel_wait_ms = or_default(cfg->cancel_wait_ms, 2000);
+    rs->cfg.buffer_max = or_default(cfg->buffer_max, 10000);
+    rs->cfg.backoff_max_ms = or_default(cfg->backoff_max_ms, 1000);
+    snprintf(rs->k_events, sizeof(rs->k_events), "%sevents", prefix);
+    snprintf(rs->k_lease, sizeof(rs->k_lease), "%slease:%s", prefix, cfg->replica);
+    snprintf(rs->k_replicas, sizeof(rs->k_replicas), "%sreplicas", prefix);
+    snprintf(rs->ch_cancel, sizeof(rs->ch_cancel), "%scancel:%s", prefix, cfg->replica);
+    snprintf(rs->ch_answer, sizeof(rs->ch_answer), "%scancelled:%s", prefix, cfg->replica);
+    snprintf(rs->token, sizeof(rs->token), "%ld-%llx", (long)getpid(),
+             (unsigned long long)clock_ns());
+    list_init(&rs->tracked);
+    list_init(&rs->dirty);
+    list_init(&rs->flush_waiters);
+    list_init(&rs->asking);
+    list_init(&rs->followers);
+    arena_init(&rs->cmdbuf.arena);
+    for (int i = 0; i < SCRIPT_COUNT; i++)
+        rs->script_rq[i] = (struct store_req){{on_script_loaded}, rs};
+    rs->flush_ev = evtimer_new(base, on_flush, rs);
+
+    struct redis_link_config lc = {.role = "commands",
+                                   .host = rs->host,
+                                   .port = url.port,
+                                   .db = url.db,
+                                   .password = url.password,
+                                   .timeout_ms = rs->cfg.timeout_ms,
+                                   .backoff_max_ms = rs->cfg.backoff_max_ms};
+    struct redis_link_hooks hooks = {on_cmd_handshake, on_cmd_up, on_cmd_down, rs};
+    rs->cmd = redis_link_new(base, &lc, &hooks);
+    replicas_start(rs);
+    log_info("redis store: %s:%d db %d, prefix \"%s\", replica %s", url.host, url.port, url.db,
+             rs->prefix, rs->base.replica);
+    return &rs->base;
+}

@@ -1,0 +1,411 @@
+/* The Redis store's faults, each with its defined outcome (docs/store.md,
+ * "Faults"), for real: the redis-server process killed, stopped (SIGSTOP),
+ * busy (DEBUG SLEEP from another connection), its data edited by hand, its
+ * script cache flushed. Throughout, a 5 ms ticker on the café's loop shows
+ * the loop never waits for Redis: its largest gap stays far below the
+ * store's own timeouts.
+ *
+ * What each test would catch, checked by breaking it:
+ * - killed: placing waits for a reconnect instead of failing fast
+ *   (rs_create queuing while down), or buffered transitions not flushed on
+ *   reconnect (on_cmd_up without flush_dirty) -> the orders stay brewing;
+ * - bounded buffer: no bound (make_dirty without the buffer_max check);
+ * - paused / busy: no watchdog (on_timer ignoring LINK_UP) -> placing never
+ *   completes; a blocking call -> the ticker's gap grows to the pause;
+ * - bad data: a decoder that trusts the record (crash under ASan) or a get
+ *   that reports a bad record as missing;
+ * - NOSCRIPT: no fallback to EVAL -> placing fails after SCRIPT FLUSH. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "base/log.h"
+#include "tests/lib/redis_fixture.h"
+#include "tests/lib/store_world.h"
+
+#define LOOP_GAP_MAX_MS 150 /* a loop turn never waits this long (ASan, a loaded machine) */
+
+static struct world *world_up(const struct world_opts *o)
+{
+    struct world *w = world_new(KIND_REDIS, &redis, o);
+    assert_non_null(w->cafe);
+    assert_true(world_store_up(w, 5000));
+    w->max_gap_ns = 0;
+    return w;
+}
+
+static bool store_down(struct world *w, unsigned ms)
+{
+    uint64_t end = clock_ns() + (uint64_t)ms * 1000000u;
+    while (world_store_stats(w).up && clock_ns() < end)
+        event_base_loop(w->base, EVLOOP_ONCE);
+    return !world_store_stats(w).up;
+}
+
+static double ms_since(uint64_t t0)
+{
+    return (double)(clock_ns() - t0) / 1e6;
+}
+
+/* Runs the loop until the café has nothing in flight and the store nothing
+ * left to write (or ms pass). */
+static bool world_settle(struct world *w, unsigned ms)
+{
+    uint64_t end = clock_ns() + (uint64_t)ms * 1000000u;
+    for (;;) {
+        struct cafe_stats cs;
+        cafe_stats(w->cafe, &cs);
+        unsigned busy = cs.in_flight[0] + cs.in_flight[1] + cs.in_flight[2];
+        if (!busy && world_store_stats(w).tracked == 0)
+            return true;
+        if (clock_ns() > end)
+            return false;
+        event_base_loop(w->base, EVLOOP_ONCE);
+    }
+}
+
+static unsigned count_status(struct world *w, const uint64_t *ids, unsigned n,
+                             enum order_status status, const char *reason)
+{
+    unsigned k = 0;
+    for (unsigned i = 0; i < n; i++) {
+        struct outcome got;
+        world_get(w, ids[i], &got);
+        assert_int_equal(got.r, STORE_OK);
+        k += got.orders[0]->status == status &&
+             (!reason || (got.orders[0]->reason && strstr(got.orders[0]->reason, reason)));
+        outcome_clear(&got);
+    }
+    return k;
+}
+
+static void killed_redis_fails_fast_then_catches_up(void **state)
+{
+    struct world_opts o = {.scale = 0.03}; /* lunch: 300 ms */
+    struct world *w = world_up(&o);
+    struct outcome p, refused, flushed;
+    unsigned answered = 0;
+    world_submit(w, "lunch", MODE_THREAD, 3, -1, &p);
+    assert_int_equal(p.r, STORE_OK);
+    uint64_t ids[3];
+    for (int i = 0; i < 3; i++) {
+        ids[i] = p.orders[i]->id;
+        order_wait(p.orders[i], world_on_answer, &answered);
+    }
+    redis_server_kill(&redis);
+    assert_true(store_down(w, 2000));
+    assert_non_null(strstr(world_store_stats(w).state, "down"));
+
+    uint64_t t0 = clock_ns();
+    world_submit(w, "latte", MODE_ASYNC, 1, -1, &refused);
+    assert_true(refused.done);
+    assert_int_equal(refused.admit, CAFE_OK);
+    assert_int_equal(refused.r, STORE_UNAVAILABLE);
+    assert_true(ms_since(t0) < 50); /* fast: nothing waits for a Redis that is gone */
+    struct cafe_stats cs;
+    cafe_stats(w->cafe, &cs);
+    assert_int_equal(cs.unstored, 1);
+
+    /* The brews already running finish; their ends wait in the buffer. */
+    assert_true(world_wait_count(w, &answered, 3));
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(p.orders[i]->status, ORDER_READY);
+    assert_int_equal(world_store_stats(w).buffered, 3);
+    assert_int_equal(world_store_stats(w).dropped, 0);
+    assert_true(w->max_gap_ns < LOOP_GAP_MAX_MS * 1000000ull);
+
+    /* Redis back on its port, the café not restarted: it reconnects and
+     * the buffered transitions land. */
+    assert_int_equal(redis_server_spawn(&redis), 0);
+    assert_true(world_store_up(w, 5000));
+    memset(&flushed, 0, sizeof(flushed));
+    cafe_flush(w->cafe, world_on_order, &flushed);
+    assert_true(world_run_until(w, &flushed.done, 5000));
+    assert_int_equal(flushed.r, STORE_OK);
+    assert_int_equal(count_status(w, ids, 3, ORDER_READY, NULL), 3);
+    assert_true(world_store_stats(w).reconnects >= 1);
+    outcome_clear(&p);
+    world_submit(w, "latte", MODE_ASYNC, 1, -1, &p);
+    assert_int_equal(p.r, STORE_OK);
+    outcome_clear(&p);
+    world_free(w);
+}
+
+static void the_outage_buffer_is_bounded(void **state)
+{
+    struct world_opts o = {.scale = 0.06, .buffer_max = 2}; /* latte: 300 ms */
+    struct world *w = world_up(&o);
+    struct outcome p;
+    unsigned answered = 0;
+    world_submit(w, "latte", MODE_ASYNC, 4, -1, &p);
+    assert_int_equal(p.r, STORE_OK);
+    uint64_t ids[4];
+    for (int i = 0; i < 4; i++) {
+        ids[i] = p.orders[i]->id;
+        order_wait(p.orders[i], world_on_answer, &answered);
+    }
+    world_run_for(w, 50); /* the brewing transitions are stored */
+    redis_server_kill(&redis);
+    assert_true(store_down(w, 2000));
+    assert_true(world_wait_count(w, &answered, 4)); /* every waiter still hears */
+    struct store_stats st = world_store_stats(w);
+    assert_int_equal(st.buffered, 2);
+    assert_int_equal(st.dropped, 2);
+
+    /* Back: the two kept land as ready; the two dropped are failed by the
+     * restart rule, not left brewing. */
+    assert_int_equal(redis_server_spawn(&redis), 0);
+    assert_true(world_store_up(w, 5000));
+    assert_true(world_settle(w, 5000));
+    assert_int_equal(count_status(w, ids, 4, ORDER_READY, NULL), 2);
+    assert_int_equal(count_status(w, ids, 4, ORDER_FAILED, "lost"), 2);
+    outcome_clear(&p);
+    world_free(w);
+}
+
+static void paused_redis_never_blocks_the_loop(void **state)
+{
+    struct world_opts o = {.timeout_ms = 300};
+    struct world *w = world_up(&o);
+    struct outcome p;
+    world_submit(w, "latte", MODE_ASYNC, 1, -1, &p);
+    assert_int_equal(p.r, STORE_OK);
+    outcome_clear(&p);
+
+    redis_server_pause(&redis); /* accepts TCP, answers nothing */
+    w->max_gap_ns = 0;
+    uint64_t t0 = clock_ns();
+    world_submit(w, "latte", MODE_ASYNC, 1, -1, &p);
+    double waited = ms_since(t0);
+    assert_true(p.done);
+    assert_int_equal(p.r, STORE_UNAVAILABLE); /* the watchdog cut it */
+    assert_true(waited >= 250 && waited < 2000);
+    assert_false(world_store_stats(w).up);
+    world_run_for(w, 700); /* reconnects: TCP is accepted, the handshake is not */
+    assert_false(world_store_stats(w).up);
+    t0 = clock_ns();
+    world_submit(w, "latte", MODE_ASYNC, 1, -1, &p);
+    assert_int_equal(p.r, STORE_UNAVAILABLE);
+    assert_true(ms_since(t0) < 50); /* down: refused at once, no second wait */
+    assert_true(w->max_gap_ns < LOOP_GAP_MAX_MS * 1000000ull);
+    assert_true(world_store_stats(w).timeouts >= 1);
+
+    redis_server_resume(&redis);
+    assert_true(world_store_up(w, 5000));
+    world_submit(w, "latte", MODE_ASYNC, 1, -1, &p);
+    assert_int_equal(p.r, STORE_OK);
+    outcome_clear(&p);
+    world_free(w);
+}
+
+/* DEBUG SLEEP on another connection, from a child process (a blocking call
+ * there holds nobody's loop). */
+static pid_t debug_sleep(const char *seconds)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        redisReply *r = redis_server_command(&redis, "DEBUG SLEEP %s", seconds);
+        if (r)
+            freeReplyObject(r);
+        _exit(0);
+    }
+    redis_sleep_ms(50); /* it has begun */
+    return pid;
+}
+
+static void busy_redis_is_waited_out_or_cut(void **state)
+{
+    struct world_opts o = {.timeout_ms = 1000};
+    struct world *w = world_up(&o);
+    struct outcome p;
+    /* Shorter than the timeout: the order waits, the loop does not. */
+    pid_t sleeper = debug_sleep("0.5");
+    uint64_t t0 = clock_ns();
+    w->max_gap_ns = 0;
+    world_submit(w, "latte", MODE_ASYNC, 1, -1, &p);
+    double waited = ms_since(t0);
+    waitpid(sleeper, NULL, 0);
+    assert_int_equal(p.r, STORE_OK);
+    assert_true(waited >= 300);
+    assert_true(w->max_gap_ns < LOOP_GAP_MAX_MS * 1000000ull);
+    assert_true(w->ticks > 20); /* the loop kept turning meanwhile */
+    outcome_clear(&p);
+
+    /* Longer than the timeout: cut, then back. */
+    sleeper = debug_sleep("2.5");
+    t0 = clock_ns();
+    world_submit(w, "latte", MODE_ASYNC, 1, -1, &p);
+    waited = ms_since(t0);
+    assert_int_equal(p.r, STORE_UNAVAILABLE);
+    assert_true(waited >= 800 && waited < 2400);
+    assert_true(w->max_gap_ns < LOOP_GAP_MAX_MS * 1000000ull);
+    waitpid(sleeper, NULL, 0);
+    assert_true(world_store_up(w, 5000));
+    world_submit(w, "latte", MODE_ASYNC, 1, -1, &p);
+    assert_int_equal(p.r, STORE_OK);
+    outcome_clear(&p);
+    world_free(w);
+}
+
+static void command(const char *fmt, ...)
+{
+    redisContext *c = redis_server_client(&redis);
+    assert_non_null(c);
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    assert_non_null(r);
+    assert_int_not_equal(r->type, REDIS_REPLY_ERROR);
+    freeReplyObject(r);
+    redisFree(c);
+}
+
+static void bad_data_is_an_error_for_that_order(void **state)
+{
+    struct world *w = world_up(NULL);
+    struct outcome p, got, listed, q;
+    world_submit(w, "pourover", MODE_ASYNC, 4, -1, &p);
+    assert_int_equal(p.r, STORE_OK);
+    assert_true(world_settle(w, 5000));
+    uint64_t id[4];
+    for (int i = 0; i < 4; i++)
+        id[i] = p.orders[i]->id;
+    outcome_clear(&p);
+    /* A key of the wrong type, a truncated record, a hand-edited one. */
+    command("DEL test:order:%llu", (unsigned long long)id[0]);
+    command("SET test:order:%llu garbage", (unsigned long long)id[0]);
+    command("HDEL test:order:%llu steps", (unsigned long long)id[1]);
+    command("HSET test:order:%llu steps d0:1,zz", (unsigned long long)id[2]);
+    for (int i = 0; i < 3; i++) {
+        world_get(w, id[i], &got);
+        assert_int_equal(got.r, STORE_BAD_RECORD);
+        assert_int_equal(got.n, 0);
+    }
+    world_get(w, id[3], &got);
+    assert_int_equal(got.r, STORE_OK);
+    outcome_clear(&got);
+    world_list(w, -1, 10, &listed); /* the bad ones are skipped, the good one stays */
+    assert_int_equal(listed.r, STORE_OK);
+    assert_int_equal(listed.n, 1);
+    assert_int_equal(listed.orders[0]->id, id[3]);
+    outcome_clear(&listed);
+    assert_true(world_store_stats(w).bad_records >= 6);
+
+    /* A listing key of the wrong type: an error for that listing. */
+    command("SET test:status:failed nonsense");
+    world_list(w, ORDER_FAILED, 10, &listed);
+    assert_int_equal(listed.r, STORE_BAD_RECORD);
+
+    /* The record of a brewing order broken under it: its write is refused,
+     * its waiter still answered, the café goes on. */
+    struct world_opts o = {.scale = 0.05};
+    struct world *slow = world_new(KIND_REDIS, &redis, &o);
+    assert_true(world_store_up(slow, 5000));
+    unsigned answered = 0;
+    world_submit(slow, "latte", MODE_ASYNC, 1, -1, &q);
+    order_wait(q.orders[0], world_on_answer, &answered);
+    command("DEL test:order:%llu", (unsigned long long)q.orders[0]->id);
+    command("SET test:order:%llu garbage", (unsigned long long)q.orders[0]->id);
+    assert_true(world_wait_count(slow, &answered, 1));
+    assert_true(world_settle(slow, 5000));
+    assert_true(world_store_stats(slow).bad_records >= 1);
+    outcome_clear(&q);
+    world_submit(slow, "latte", MODE_ASYNC, 1, -1, &q);
+    assert_int_equal(q.r, STORE_OK);
+    outcome_clear(&q);
+
+    /* A stream entry nobody could have written: skipped, counted. */
+    struct outcome ev;
+    memset(&ev, 0, sizeof(ev));
+    command("XADD test:events * event bogus step x");
+    order_store_events_read(cafe_store(slow->cafe), NULL, 1000, world_on_events, &ev);
+    world_run_until(slow, &ev.done, 5000);
+    assert_int_equal(ev.r, STORE_OK);
+    for (unsigned i = 0; i < ev.nevents; i++)
+        assert_non_null(ev.events[i].order);
+    outcome_clear(&ev);
+    world_free(slow);
+    world_free(w);
+}
+
+static void a_flushed_script_cache_is_reloaded(void **state)
+{
+    struct world_opts o = {.scale = 0.05};
+    struct world *w = world_up(&o);
+    struct outcome p, listed, got;
+    unsigned answered = 0;
+    world_submit(w, "latte", MODE_ASYNC, 1, -1, &p);
+    order_wait(p.orders[0], world_on_answer, &answered);
+    command("SCRIPT FLUSH"); /* mid-brew: its next write meets NOSCRIPT */
+    assert_true(world_wait_count(w, &answered, 1));
+    assert_true(world_settle(w, 5000));
+    world_get(w, p.orders[0]->id, &got);
+    assert_int_equal(got.orders[0]->status, ORDER_READY);
+    outcome_clear(&got);
+    outcome_clear(&p);
+    command("SCRIPT FLUSH");
+    world_submit(w, "latte", MODE_ASYNC, 1, -1, &p);
+    assert_int_equal(p.r, STORE_OK);
+    command("SCRIPT FLUSH");
+    world_list(w, -1, 10, &listed);
+    assert_int_equal(listed.r, STORE_OK);
+    assert_int_equal(listed.n, 2);
+    outcome_clear(&listed);
+    outcome_clear(&p);
+    world_free(w);
+}
+
+static void bad_urls_are_refused_and_nothing_listening_is_down(void **state)
+{
+    struct event_base *base = event_base_new();
+    struct menu *m = menu_builtin();
+    char err[256];
+    struct store_redis_config cfg = {.url = "http://127.0.0.1:6379", .replica = "a"};
+    assert_null(store_redis_new(base, m, &cfg, err, sizeof(err)));
+    assert_non_null(strstr(err, "redis://"));
+    cfg.url = "redis://no-such-host.invalid:6379";
+    assert_null(store_redis_new(base, m, &cfg, err, sizeof(err)));
+    assert_non_null(strstr(err, "no-such-host.invalid"));
+    cfg.url = "redis://127.0.0.1:6379";
+    cfg.replica = "has space";
+    assert_null(store_redis_new(base, m, &cfg, err, sizeof(err)));
+    event_base_free(base);
+    menu_free(m);
+
+    struct redis_server nobody = {.port = redis_free_port()};
+    struct world *w = world_new(KIND_REDIS, &nobody, NULL);
+    world_run_for(w, 200);
+    struct store_stats st = world_store_stats(w);
+    assert_false(st.up);
+    assert_non_null(strstr(st.state, "refused"));
+    struct outcome p;
+    world_submit(w, "latte", MODE_ASYNC, 1, -1, &p);
+    assert_int_equal(p.r, STORE_UNAVAILABLE);
+    world_free(w);
+}
+
+int main(void)
+{
+    if (redis_missing())
+        return 77;
+    log_init(LOG_TEXT);
+    log_set_slow_threshold_ms(0);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(killed_redis_fails_fast_then_catches_up, setup_aof,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(the_outage_buffer_is_bounded, setup_aof, teardown),
+        cmocka_unit_test_setup_teardown(paused_redis_never_blocks_the_loop, setup_plain, teardown),
+        cmocka_unit_test_setup_teardown(busy_redis_is_waited_out_or_cut, setup_plain, teardown),
+        cmocka_unit_test_setup_teardown(bad_data_is_an_error_for_that_order, setup_plain, teardown),
+        cmocka_unit_test_setup_teardown(a_flushed_script_cache_is_reloaded, setup_plain, teardown),
+        cmocka_unit_test_setup_teardown(bad_urls_are_refused_and_nothing_listening_is_down,
+                                        setup_plain, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
