@@ -1,12 +1,16 @@
 #!/bin/bash
 # sync vs async vs thread, side by side, under load. Bounded in time (about
-# 2.5 minutes; --quick about 1), 127.0.0.1 only, the server pinned to one core
-# and the load generator to the other. Prints tables, writes raw outputs and a
-# summary to bench/results/<timestamp>/, and exits non-zero if any run saw a
-# socket error or a non-2xx answer.
+# 2.5 minutes; --quick about 1; --smoke about 15 s, too short for figures but
+# enough to check the script and its pictures), 127.0.0.1 only, the server
+# pinned to one core and the load generator to the other. Prints tables,
+# writes raw outputs, a summary, results.json (every figure, for
+# bench/plot.mjs) and, when gnuplot is installed, the pictures
+# (bench-*.svg) to bench/results/<timestamp>/; exits non-zero if any run saw
+# a socket error or a non-2xx answer.
 #
-#   bench/modes.sh [--quick]
+#   bench/modes.sh [--quick | --smoke]
 #   CAFE_SERVER_BIN=build/cafe-server SERVER_CPU=0 LOAD_CPU=1 bench/modes.sh
+#   node bench/plot.mjs bench/results/<timestamp>/results.json docs/   # the README's pictures
 #
 # What it runs (T = one brew's real duration):
 #   1. latte (one 5 s waiting step) at time-scale 0.02, T = 100 ms: closed-loop
@@ -22,13 +26,32 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-QUICK=0
-[ "${1:-}" = "--quick" ] && QUICK=1
+MODE=full
+case "${1:-}" in
+--quick) MODE=quick ;;
+--smoke) MODE=smoke ;;
+"") ;;
+*)
+    echo "usage: bench/modes.sh [--quick | --smoke]" >&2
+    exit 2
+    ;;
+esac
 BIN=${CAFE_SERVER_BIN:-build/cafe-server}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
-DUR=${DUR:-$([ $QUICK = 1 ] && echo 3 || echo 6)}
-OUT=bench/results/$(date +%Y%m%d-%H%M%S)
+case $MODE in
+full) DUR=${DUR:-6} ;;
+quick) DUR=${DUR:-3} ;;
+smoke) DUR=${DUR:-1} ;;
+esac
+# The concurrency sweeps, the c10k run's connections and the open-loop rate:
+# smoke keeps one small point of each curve.
+if [ $MODE = smoke ]; then
+    CONNS=(10 50) SYNC_CONNS=(1 5) C10K=${C10K:-300} RATE=${RATE:-100}
+else
+    CONNS=(10 100 1000) SYNC_CONNS=(1 10) C10K=${C10K:-10000}
+fi
+OUT=${OUT:-bench/results/$(date +%Y%m%d-%H%M%S)}
 LUA=bench/wrk/order.lua
 
 for tool in wrk httperf taskset; do
@@ -41,6 +64,8 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null
 FAILED=0
 SERVER_PID=
 SUMMARY=$OUT/summary.txt
+SECTION=
+JSON_RUNS=() # one JSON object per wrk run, for results.json
 
 stop_server() {
     if [ -n "$SERVER_PID" ]; then
@@ -129,29 +154,38 @@ run_wrk() {
         "$(field p50_ms "$r")" "$(field p99_ms "$r")" "$non2xx" "$sock" \
         "$(awk -v k="$(hwm_kb)" 'BEGIN{print k/1024}')" "$cpu_us" | tee -a "$SUMMARY"
     echo "$mode,$item,$conns,$r" >>"$OUT/results.csv"
+    local f json="\"section\":\"$SECTION\",\"mode\":\"$mode\",\"item\":\"$item\",\"conns\":$conns,\"ideal_rps\":$ideal"
+    for f in requests ok non2xx s503 socket_errors rps p50_ms p90_ms p99_ms max_ms duration_s; do
+        json+=",\"$f\":$(field $f "$r")"
+    done
+    JSON_RUNS+=("{$json,\"rss_hwm_kb\":$(hwm_kb),\"cpu_us_per_request\":$cpu_us}")
     if [ "$non2xx" != 0 ] || [ "$sock" != 0 ]; then
         FAILED=1
     fi
 }
 
-echo "Async Café load test -- $(date -u +%FT%TZ), $(nproc) cores, server on CPU $SERVER_CPU, load on CPU $LOAD_CPU" |
+STARTED=$(date -u +%FT%TZ)
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "Async Café load test ($MODE) -- $STARTED, $(nproc) cores, server on CPU $SERVER_CPU, load on CPU $LOAD_CPU" |
     tee "$SUMMARY"
-echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews every number)" |
+echo "load average before: $LOAD_BEFORE (other work on the machine skews every number)" |
     tee -a "$SUMMARY"
 
 # 1 --------------------------------------------------------------------------
 echo | tee -a "$SUMMARY"
 echo "1. latte, T = 100 ms (time-scale 0.02): closed loop, ${DUR}s per run" | tee -a "$SUMMARY"
+SECTION=latte
 start_server latte --time-scale 0.02
 row_header
-for c in 10 100 1000; do
-    run_wrk async latte $c $((c * 10))
+for c in "${CONNS[@]}"; do
+    run_wrk async latte "$c" $((c * 10))
 done
-for c in 10 100 1000; do
-    run_wrk thread latte $c $((c * 10))
+for c in "${CONNS[@]}"; do
+    run_wrk thread latte "$c" $((c * 10))
 done
-run_wrk sync latte 1 10 30s
-run_wrk sync latte 10 10 30s
+for c in "${SYNC_CONNS[@]}"; do
+    run_wrk sync latte "$c" 10 30s
+done
 stop_server
 
 # 2 --------------------------------------------------------------------------
@@ -159,6 +193,7 @@ echo | tee -a "$SUMMARY"
 echo "2. pourover (hands-on brew 20 ms; ideal async 50/s = 1/hands, thread 200/s = 4 baristas/hands," |
     tee -a "$SUMMARY"
 echo "   sync 1/(6 x 20 ms) = 8.3/s): 100 connections (sync 10)" | tee -a "$SUMMARY"
+SECTION=pourover
 start_server pourover --time-scale 0.02 --baristas 4
 row_header
 run_wrk async pourover 100 50 30s
@@ -167,25 +202,33 @@ run_wrk sync pourover 10 8.33 30s
 stop_server
 
 # 3 --------------------------------------------------------------------------
-echo | tee -a "$SUMMARY"
-echo "3a. goal: async, 1,000 connections, 100 ms brews: >= 97% of 10,000 req/s, p99 <= 110 ms" |
-    tee -a "$SUMMARY"
 DUR_SAVED=$DUR
-DUR=$((DUR + 4))
-start_server goal --time-scale 0.02
-row_header
-run_wrk async latte 1000 10000
-stop_server
-GOAL_RPS=$(field rps "$LAST")
-GOAL_P99=$(field p99_ms "$LAST")
-awk -v r="$GOAL_RPS" -v p="$GOAL_P99" 'BEGIN {
-    printf "    throughput %.1f%% of ideal (goal >= 97%%): %s; p99 %.1f ms (goal <= 110): %s\n",
-        r / 100, (r >= 9700 ? "MET" : "MISSED"), p, (p <= 110 ? "MET" : "MISSED") }' |
-    tee -a "$SUMMARY"
+GOAL_JSON=null
+if [ $MODE != smoke ]; then
+    echo | tee -a "$SUMMARY"
+    echo "3a. goal: async, 1,000 connections, 100 ms brews: >= 97% of 10,000 req/s, p99 <= 110 ms" |
+        tee -a "$SUMMARY"
+    SECTION=goal
+    DUR=$((DUR + 4))
+    start_server goal --time-scale 0.02
+    row_header
+    run_wrk async latte 1000 10000
+    stop_server
+    GOAL_RPS=$(field rps "$LAST")
+    GOAL_P99=$(field p99_ms "$LAST")
+    awk -v r="$GOAL_RPS" -v p="$GOAL_P99" 'BEGIN {
+        printf "    throughput %.1f%% of ideal (goal >= 97%%): %s; p99 %.1f ms (goal <= 110): %s\n",
+            r / 100, (r >= 9700 ? "MET" : "MISSED"), p, (p <= 110 ? "MET" : "MISSED") }' |
+        tee -a "$SUMMARY"
+    GOAL_JSON="{\"rps\":${GOAL_RPS:-0},\"ideal_rps\":10000,\"p99_ms\":${GOAL_P99:-0},\"rps_goal_pct\":97,\"p99_goal_ms\":110}"
+    DUR=$DUR_SAVED
+fi
 
 echo | tee -a "$SUMMARY"
-echo "3b. goal: 10,000 concurrent brewing connections (latte, T = 1 s: time-scale 0.2), zero errors" |
+echo "3b. goal: $C10K concurrent brewing connections (latte, T = 1 s: time-scale 0.2), zero errors" |
     tee -a "$SUMMARY"
+SECTION=c10k
+[ $MODE = smoke ] && DUR=2 # long enough for the mid-run sample to see every brew
 start_server c10k --time-scale 0.2
 BASE_KB=$(rss_kb)
 row_header
@@ -196,7 +239,7 @@ row_header
         >"$OUT/c10k-mid.txt"
 ) &
 SAMPLER=$!
-run_wrk async latte 10000 10000 20s
+run_wrk async latte "$C10K" "$C10K" 20s
 wait $SAMPLER
 PEAK_KB=$(hwm_kb)
 cat "$OUT/c10k-mid.txt" | tee -a "$SUMMARY"
@@ -204,10 +247,11 @@ MID_KB=$(sed -n 's/.*rss_kb=\([0-9]*\).*/\1/p' "$OUT/c10k-mid.txt")
 # Steady state (mid-run, every connection has an order brewing) is the
 # per-connection cost; the peak adds transient response buffers and malloc
 # fragmentation.
-awk -v b="$BASE_KB" -v m="${MID_KB:-0}" -v p="$PEAK_KB" 'BEGIN {
+awk -v b="$BASE_KB" -v m="${MID_KB:-0}" -v p="$PEAK_KB" -v n="$C10K" 'BEGIN {
     printf "    server RSS %.1f MB idle, %.1f MB mid-run, %.1f MB peak: %.2f KiB per brewing connection steady (goal <= 4: %s), %.2f KiB at peak\n",
-        b / 1024, m / 1024, p / 1024, (m - b) / 10000, ((m - b) / 10000 <= 4 ? "MET" : "MISSED"), (p - b) / 10000 }' |
+        b / 1024, m / 1024, p / 1024, (m - b) / n, ((m - b) / n <= 4 ? "MET" : "MISSED"), (p - b) / n }' |
     tee -a "$SUMMARY"
+MEMORY_JSON="{\"connections\":$C10K,\"idle_kb\":${BASE_KB:-0},\"mid_kb\":${MID_KB:-0},\"peak_kb\":${PEAK_KB:-0},\"goal_kib_per_conn\":4}"
 stop_server
 DUR=$DUR_SAVED
 
@@ -231,13 +275,32 @@ ERRS=$(sed -n 's/^Errors: total \([0-9]*\).*/\1/p' "$RAW")
 OK2XX=$(sed -n 's/.*2xx=\([0-9]*\).*/\1/p' <<<"$STATUS")
 echo "    offered $RATE/s: replies $REPLY_RATE/s, mean response ${RESP_MS} ms (ideal 100), errors ${ERRS:-?}, 2xx ${OK2XX:-?} of $((RATE * DUR))" |
     tee -a "$SUMMARY"
+OPEN_JSON="{\"rate\":$RATE,\"duration_s\":$DUR,\"reply_rate\":${REPLY_RATE:-0},\"mean_ms\":${RESP_MS:-0},\"ideal_ms\":100,\"errors\":${ERRS:-null},\"ok_2xx\":${OK2XX:-0},\"connections\":$((RATE * DUR))}"
 if [ "${ERRS:-1}" != 0 ] || [ "${OK2XX:-0}" != $((RATE * DUR)) ]; then
     FAILED=1
 fi
 stop_server
 
 echo | tee -a "$SUMMARY"
-echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$SUMMARY"
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "load average after: $LOAD_AFTER" | tee -a "$SUMMARY"
+
+# results.json: every figure above, for bench/plot.mjs (which describes the fields)
+{
+    printf '{"started":"%s","mode":"%s","cores":%d,"server_cpu":%s,"load_cpu":%s,"duration_s":%s,' \
+        "$STARTED" "$MODE" "$(nproc)" "$SERVER_CPU" "$LOAD_CPU" "$DUR"
+    printf '"load_before":"%s","load_after":"%s","failed":%s,\n "runs":[\n  ' \
+        "$LOAD_BEFORE" "$LOAD_AFTER" "$([ $FAILED = 0 ] && echo false || echo true)"
+    sep=
+    for run in "${JSON_RUNS[@]}"; do
+        printf '%s%s' "$sep" "$run"
+        sep=$',\n  '
+    done
+    printf '\n ],\n "goal":%s,\n "memory":%s,\n "open_loop":%s\n}\n' "$GOAL_JSON" "${MEMORY_JSON:-null}" "${OPEN_JSON:-null}"
+} >"$OUT/results.json"
+if command -v gnuplot >/dev/null; then
+    node bench/plot.mjs "$OUT/results.json" "$OUT" && echo "pictures: $OUT/bench-*.svg" | tee -a "$SUMMARY"
+fi
 echo "results: $OUT" | tee -a "$SUMMARY"
 if [ $FAILED != 0 ]; then
     echo "modes.sh: some runs saw errors (non-2xx or socket errors): see $OUT" >&2

@@ -101,20 +101,27 @@ static void kick(struct cafe *c)
 
 /* --- time --------------------------------------------------------------- */
 
-static uint64_t step_ns(const struct cafe *c, const struct step_def *st)
+/* A step's real duration: each order carries its own scale (a client may ask
+ * for a faster one than the café's, docs/experiments.md). */
+static uint64_t step_ns(const struct order *o, const struct step_def *st)
 {
-    double ns = st->seconds * c->cfg.time_scale * 1e9;
+    double ns = st->seconds * o->time_scale * 1e9;
     return ns < 1 ? 1 : (uint64_t)ns;
 }
 
 /* The timeval to arm a step's timer with: one of libevent's O(1) common
  * timeout queues per distinct duration (a menu has few), or a plain timeout
- * in *plain once the table or libevent's 256 per base run out. */
-static const struct timeval *step_timeout(struct cafe *c, uint64_t ns, struct timeval *plain)
+ * in *plain once the table or libevent's 256 per base run out. Orders at a
+ * scale of their own get plain timeouts: clients' one-off durations must not
+ * fill the table the café's own need. */
+static const struct timeval *step_timeout(struct cafe *c, const struct order *o, uint64_t ns,
+                                          struct timeval *plain)
 {
     uint64_t us = (ns + 999) / 1000;
     plain->tv_sec = (time_t)(us / 1000000u);
     plain->tv_usec = (suseconds_t)(us % 1000000u);
+    if (o->time_scale != c->cfg.time_scale)
+        return plain;
     for (unsigned i = 0; i < c->ncommon; i++)
         if (c->common[i].us == us)
             return c->common[i].tv;
@@ -163,7 +170,7 @@ static void step_block(struct brew *b, unsigned i, const char *mode)
     const struct step_def *def = &b->order->item->steps[i];
     uint64_t t0 = clock_ns();
     step_started(b, i, t0);
-    sleep_ns(step_ns(c, def));
+    sleep_ns(step_ns(b->order, def));
     uint64_t t1 = clock_ns();
     step_done(b, i, t1);
     c->st.loop_blocked_ns += t1 - t0;
@@ -258,7 +265,8 @@ static void step_arm(struct brew *b, unsigned i)
     event_base_update_cache_time(c->base);
     step_started(b, i, clock_ns());
     r->timer = evtimer_new(c->base, on_step_timer, r);
-    evtimer_add(r->timer, step_timeout(c, step_ns(c, &b->order->item->steps[i]), &plain));
+    evtimer_add(r->timer,
+                step_timeout(c, b->order, step_ns(b->order, &b->order->item->steps[i]), &plain));
 }
 
 static void on_job_done(struct barista_job *job)
@@ -285,7 +293,7 @@ static void step_hand_over(struct brew *b, unsigned i)
 {
     struct cafe *c = b->cafe;
     struct hands_job *hj = xcalloc(1, sizeof(*hj));
-    hj->job.work_ns = step_ns(c, &b->order->item->steps[i]);
+    hj->job.work_ns = step_ns(b->order, &b->order->item->steps[i]);
     hj->job.done = on_job_done;
     hj->run = &b->runs[i];
     b->runs[i].job = hj;
@@ -348,7 +356,7 @@ static void brew_run_sync(struct brew *b)
             break;
         unsigned i = it->order[n];
         step_started(b, i, clock_ns());
-        sleep_ns(step_ns(c, &it->steps[i]));
+        sleep_ns(step_ns(b->order, &it->steps[i]));
         step_done(b, i, clock_ns());
     }
     uint64_t elapsed = clock_ns() - t0;

@@ -149,6 +149,7 @@ static struct order *order_from_spec(struct cafe *c, const struct order_spec *sp
     o->flavour = spec->flavour;
     o->customer = spec->customer ? xstrdup(spec->customer) : NULL;
     o->mode = spec->mode;
+    o->time_scale = spec->time_scale > 0 ? spec->time_scale : c->cfg.time_scale;
     o->accepted_ns = clock_ns();
     o->accepted_unix_ms = unix_ms_now();
     snprintf(o->replica, sizeof(o->replica), "%s", c->store->replica);

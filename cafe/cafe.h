@@ -51,6 +51,7 @@ struct order_spec {
     const char *customer; /* copied; NULL for none */
     enum brew_mode mode;
     int64_t timeout_ms; /* < 0: none. Past it the brew is cancelled (timed_out) */
+    double time_scale;  /* real seconds per recipe second; <= 0: the café's time_scale */
 };
 
 enum cafe_admit {

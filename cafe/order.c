@@ -197,5 +197,9 @@ json_t *order_to_json(const struct order *o)
         order_message(o, msg, sizeof(msg)));
     if (o->reason)
         json_object_set_new(j, "reason", json_string(o->reason));
+    /* Step offsets are real ms; this turns them into recipe seconds. A store
+     * snapshot does not carry it (yet): then it is left out. */
+    if (o->time_scale > 0)
+        json_object_set_new(j, "time_scale", json_real(o->time_scale));
     return j;
 }

@@ -76,6 +76,7 @@ struct order {
     const char *flavour; /* the menu's spelling, or NULL */
     char *customer;      /* NULL when not given */
     enum brew_mode mode;
+    double time_scale; /* real seconds per recipe second of its steps; 0 in a snapshot */
     enum order_status status;
     bool timed_out;                                /* cancelled because timeout_ms passed */
     const char *reason;                            /* text for cancelled/failed, else NULL */
@@ -124,7 +125,8 @@ const char *step_status_name(enum step_status s);
 
 /* The order as the API shows it -- a new reference:
  * {"id","item","flavour"(or null),"customer"(or null),"mode","status",
- *  "replica","reason"(cancelled/failed only),
+ *  "replica","reason"(cancelled/failed only), "time_scale" (real s per recipe s;
+ *  not in a store snapshot),
  *  "times":{"accepted","started","ready"} (unix ms, null until then),
  *  "elapsed_ms" (acceptance to finish, or to now),
  *  "steps":[{"name","kind","seconds","after":[names],"status","start_ms","end_ms"}],

@@ -4,6 +4,7 @@
 #include "handlers/order_input.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,6 +182,26 @@ static int query_timeout(const struct order_input *in, int64_t *timeout_ms, stru
     return 0;
 }
 
+/* ?time_scale=S: real seconds per recipe second for these orders only; 0
+ * (the café's own) when absent. A client may make its recipe seconds as
+ * short as a millisecond, never longer than a real second
+ * (docs/experiments.md). */
+static int query_time_scale(const struct order_input *in, double *out, struct input_error *e)
+{
+    const char *v = query_param(in, "time_scale");
+    *out = 0;
+    if (!v)
+        return 0;
+    char *end;
+    double s = strtod(v, &end);
+    if (!*v || !strchr("0123456789.", *v) || *end || !isfinite(s) ||
+        s < ORDER_INPUT_TIME_SCALE_MIN || s > ORDER_INPUT_TIME_SCALE_MAX)
+        return input_fail(e, 422, NULL, "time_scale must be a number from %g to %g",
+                          ORDER_INPUT_TIME_SCALE_MIN, ORDER_INPUT_TIME_SCALE_MAX);
+    *out = s;
+    return 0;
+}
+
 int order_input_one(const struct order_input *in, const struct menu *m, enum brew_mode mode,
                     struct order_spec *spec, struct input_error *e)
 {
@@ -192,7 +213,8 @@ int order_input_one(const struct order_input *in, const struct menu *m, enum bre
     if (json && (!(root = body_json(in, e)) || fields_from_json(root, "", &f, e) < 0))
         goto fail;
     fields_from_form(in, in->body_len && !json, &f);
-    if (fields_check(in, m, &f, "", spec, e) < 0 || query_timeout(in, &spec->timeout_ms, e) < 0)
+    if (fields_check(in, m, &f, "", spec, e) < 0 || query_timeout(in, &spec->timeout_ms, e) < 0 ||
+        query_time_scale(in, &spec->time_scale, e) < 0)
         goto fail;
     json_decref(root);
     return 0;
@@ -216,13 +238,15 @@ struct order_spec *order_input_batch(const struct order_input *in, const struct 
                                      unsigned max_batch, unsigned *n, struct input_error *e)
 {
     int64_t timeout_ms;
+    double scale;
     json_t *root = NULL;
     struct order_spec *specs = NULL;
     if (!in->body_len) {
         input_fail(e, 422, NULL, "a batch is a JSON body {\"orders\":[...], \"mode\":\"async\"}");
         return NULL;
     }
-    if (query_timeout(in, &timeout_ms, e) < 0 || !(root = body_json(in, e)))
+    if (query_timeout(in, &timeout_ms, e) < 0 || query_time_scale(in, &scale, e) < 0 ||
+        !(root = body_json(in, e)))
         return NULL;
     const char *key;
     json_t *v;
@@ -249,7 +273,8 @@ struct order_spec *order_input_batch(const struct order_input *in, const struct 
         struct order_fields f = {0};
         char where[32];
         snprintf(where, sizeof(where), "order %zu: ", i);
-        out[i] = (struct order_spec){.mode = (enum brew_mode)mode, .timeout_ms = timeout_ms};
+        out[i] = (struct order_spec){
+            .mode = (enum brew_mode)mode, .timeout_ms = timeout_ms, .time_scale = scale};
         if (fields_from_json(v, where, &f, e) < 0 ||
             fields_check(in, m, &f, where, &out[i], e) < 0) {
             if (!e->extra)

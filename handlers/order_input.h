@@ -14,8 +14,10 @@
  * event loop; an input problem comes back as a value (struct input_error)
  * that the caller answers with. Everything it returns lives in in->arena. */
 
-#define ORDER_INPUT_CUSTOMER_MAX 100        /* bytes of UTF-8 */
-#define ORDER_TIMEOUT_MAX_MS     86400000LL /* a day */
+#define ORDER_INPUT_CUSTOMER_MAX   100        /* bytes of UTF-8 */
+#define ORDER_TIMEOUT_MAX_MS       86400000LL /* a day */
+#define ORDER_INPUT_TIME_SCALE_MIN 0.001      /* ?time_scale= bounds (docs/experiments.md) */
+#define ORDER_INPUT_TIME_SCALE_MAX 1.0
 
 /* What the decoder reads: borrowed, and left untouched. */
 struct order_input {
@@ -40,13 +42,13 @@ void input_error_clear(struct input_error *e);
 
 /* One order (POST /order): fields from a JSON body (read as JSON whatever its
  * Content-Type when it starts like a JSON text), else a form body, then the
- * query string; ?timeout_ms= too. Returns 0 with *spec filled (its mode is
+ * query string; ?timeout_ms= and ?time_scale= too. Returns 0 with *spec filled (its mode is
  * mode), or -1 with *e filled. */
 int order_input_one(const struct order_input *in, const struct menu *m, enum brew_mode mode,
                     struct order_spec *spec, struct input_error *e);
 
 /* A batch (POST /orders): {"orders":[...], "mode":"async"} (the mode may also
- * be ?mode=), 1 to max_batch orders, and ?timeout_ms= for each. Returns *n
+ * be ?mode=), 1 to max_batch orders, and ?timeout_ms= and ?time_scale= for each. Returns *n
  * specs of one mode, or NULL with *e filled; an invalid order rejects the
  * whole batch and e->extra names its "index". */
 struct order_spec *order_input_batch(const struct order_input *in, const struct menu *m,

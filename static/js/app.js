@@ -3,10 +3,14 @@
 import { openStream } from './stream.js';
 import { Board } from './board.js';
 import { Charts } from './charts.js';
+import { Lanes } from './lanes.js';
+import { Experiments, EXPERIMENTS } from './experiments.js';
 
 const $ = (id) => document.getElementById(id);
 const board = new Board(document);
 const charts = new Charts(document);
+const lanes = new Lanes(document);
+const experiments = new Experiments(document, $('lessons-list'));
 const state = {
   conn: 'connecting',
   opens: 0,
@@ -14,6 +18,9 @@ const state = {
   rushes: [],     // {mode, n, seconds, status}
   board,
   series: charts.series,
+  axes: charts.axes,
+  lanes,
+  experiments,
   columns: () => board.columns(),
 };
 window.cafe = state;
@@ -48,6 +55,7 @@ async function loadMenu() {
     const r = await fetch('/menu');
     if (!r.ok) return;
     const menu = await r.json();
+    experiments.setMenu(menu);
     const item = $('item');
     item.replaceChildren(...(menu.items || []).map((it) => new Option(`${it.name} (${it.seconds?.sync ?? '?'} s sync, ${it.seconds?.async ?? '?'} s async)`, it.name)));
     const flav = $('flavour');
@@ -69,7 +77,9 @@ openStream({
       $('g-busy').textContent = `${st.baristas_busy}/${st.baristas}`;
       $('g-conns').textContent = st.connections;
       $('g-lag').textContent = `${st.lag_ms.max.toFixed(1)} ms`;
+      lanes.setBaristas(st.baristas);
     },
+    timeline: (batch) => lanes.feed(batch),
     resync: () => loadOrders(),
     shutdown: () => setConn('down', 'server shutting down'),
   },
@@ -135,3 +145,13 @@ $('rush-n').addEventListener('input', () => { $('place-rush').textContent = `Rus
 $('place-rush').textContent = `Rush ${formValues().n} customers`;
 hint();
 loadMenu();
+
+$('lessons-all').addEventListener('click', async () => {
+  const all = $('lessons-all');
+  all.disabled = true;
+  try {
+    for (const ex of EXPERIMENTS) await experiments.run(ex.id);
+  } finally {
+    all.disabled = false;
+  }
+});

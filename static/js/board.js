@@ -1,5 +1,6 @@
 // The order board: queued / brewing / ready columns of order cards, each with
 // its steps drawn as a timeline (offsets in ms from the order's acceptance).
+import { el } from './dom.js';
 
 const MAX_ORDERS = 60;  // cards kept; the oldest finished ones go first
 const COLUMN_OF = { queued: 'queued', brewing: 'brewing', ready: 'ready', cancelled: 'ready', failed: 'ready' };
@@ -129,11 +130,4 @@ const RANK = { queued: 0, brewing: 1, ready: 2, cancelled: 2, failed: 2 };
 function rank(o) {
   const done = o.steps.filter((s) => s.status === 'done').length;
   return RANK[o.status] * 100 + done;
-}
-
-function el(d, tag, cls, text) {
-  const e = d.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
 }

@@ -1,7 +1,8 @@
 // Live charts from the once-a-second "stats" event: throughput, latency and
 // event-loop lag, per mode. uPlot is loaded from /vendor/ (copied there from
 // node_modules by scripts/setup-web.sh; no CDN). The data the charts plot is
-// kept in plain arrays (window.cafe.series) so tests can read it.
+// kept in plain arrays (window.cafe.series) so tests can read it, and so are
+// the tick labels each axis last drew (window.cafe.axes).
 
 export const MODES = ['sync', 'async', 'thread'];
 const COLORS = { sync: '#c0392b', async: '#2471a3', thread: '#1e8449', lag: '#8a4b16' };
@@ -18,6 +19,7 @@ export class Charts {
       in_flight: { sync: [], async: [], thread: [] },
     };
     this.plots = [];
+    this.axes = {}; // chart id -> { x: [...], y: [...], n: [...] }: the labels uPlot drew
     this.ready = this.load();
   }
 
@@ -47,18 +49,37 @@ export class Charts {
     this.redraw();
   }
 
+  // Every axis shows values even before there is data: the time axis spans at
+  // least the last minute, the value axes at least 0..1.
   make(uPlot, id, unit, series, data, secondAxis = false) {
     const root = this.doc.getElementById(id);
-    const width = () => Math.max(260, root.clientWidth || 320);
-    const axes = [{}, { label: unit, size: 56 }];
-    const scales = { x: { time: true } };
+    const width = () => Math.max(200, root.clientWidth || 320);
+    const drawn = (this.axes[id] = { x: [], y: [] });
+    const labels = (key, format) => (u, splits) => (drawn[key] = splits.map(format));
+    const fromZero = (u, min, max) => [0, uPlot.rangeNum(0, max > 0 ? max : 1, 0.1, true)[1]];
+    const axes = [
+      { space: 70, values: labels('x', clock) },
+      { label: unit, size: 56, values: labels('y', (v) => fmt(v, '')) },
+    ];
+    const scales = {
+      x: { time: true },
+      y: { range: fromZero },
+    };
     if (secondAxis) {
-      axes.push({ scale: 'n', side: 1, label: 'in flight', grid: { show: false }, size: 44 });
+      axes.push({ scale: 'n', side: 1, label: 'in flight', grid: { show: false }, size: 44, values: labels('n', (v) => fmt(v, '')) });
       scales.n = { range: (u, min, max) => [0, Math.max(1, max)] };
     }
     const opts = { width: width(), height: 200, series: [{}, ...series], axes, scales, legend: { live: false } };
     const plot = new uPlot(opts, data(), root);
-    return { fit: () => plot.setSize({ width: width(), height: 200 }), draw: () => plot.setData(data()) };
+    // uPlot's own range for a single point is the epoch: set the time scale here
+    const draw = () => {
+      const d = data();
+      plot.setData(d);
+      const [min, max] = lastMinute(d[0][0], d[0].at(-1));
+      plot.setScale('x', { min, max });
+    };
+    draw();
+    return { fit: () => plot.setSize({ width: width(), height: 200 }), draw };
   }
 
   push(st) {
@@ -82,6 +103,21 @@ export class Charts {
   redraw() {
     for (const p of this.plots) p.draw();
   }
+}
+
+// x: seconds since the epoch, shown as the time of day.
+function clock(t) {
+  const d = new Date(t * 1000);
+  const p = (n) => String(n).padStart(2, '0');
+  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+function lastMinute(min, max) {
+  if (min == null || max == null) {
+    const now = Date.now() / 1000;
+    return [now - 60, now];
+  }
+  return [Math.min(min, max - 60), max];
 }
 
 function fmt(v, unit) {

@@ -240,6 +240,30 @@ static void timeout_ms_is_a_whole_number_up_to_a_day(void **state)
     input_error_clear(&e);
 }
 
+/* ?time_scale=S sets the order's own scale, 0.001 to 1; absent, 0 (the
+ * café's). A batch takes it for every order. */
+static void time_scale_is_bounded_and_reaches_every_order(void **state)
+{
+    assert_true(one_ok("", NULL, "item=latte").time_scale == 0);
+    assert_true(one_ok("", NULL, "item=latte&time_scale=0.2").time_scale == 0.2);
+    assert_true(one_ok("", NULL, "item=latte&time_scale=0.001").time_scale == 0.001);
+    assert_true(one_ok("", NULL, "item=latte&time_scale=1").time_scale == 1.0);
+    const char *bad[] = {"0", "0.0009", "1.01", "-0.5", "", "nan", "inf", "0.2s"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char q[64];
+        snprintf(q, sizeof(q), "item=latte&time_scale=%s", bad[i]);
+        refused_plain("", NULL, q, 422, "time_scale must be a number from 0.001 to 1");
+    }
+    unsigned n = 0;
+    struct input_error e = {0};
+    struct order_input in = input("{\"orders\":[{\"item\":\"latte\"},{\"item\":\"drip\"}]}",
+                                  "application/json", "time_scale=0.5");
+    struct order_spec *s = order_input_batch(&in, menu, 100, &n, &e);
+    assert_non_null(s);
+    assert_int_equal(n, 2);
+    assert_true(s[0].time_scale == 0.5 && s[1].time_scale == 0.5);
+}
+
 /* --- batches --------------------------------------------------------------- */
 
 static struct order_spec *batch(const char *body, const char *query, unsigned max, unsigned *n,
@@ -426,6 +450,7 @@ int main(void)
         cmocka_unit_test(timeout_ms_is_a_whole_number_up_to_a_day),
         cmocka_unit_test(batch_of_three_in_one_mode),
         cmocka_unit_test(batch_mode_from_the_body_the_query_or_async),
+        cmocka_unit_test(time_scale_is_bounded_and_reaches_every_order),
         cmocka_unit_test(batch_size_is_one_to_max_batch),
         cmocka_unit_test(batch_shape_and_syntax),
         cmocka_unit_test(a_bad_order_rejects_the_batch_naming_its_index),
