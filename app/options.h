@@ -27,6 +27,8 @@ struct options {
     unsigned sse_heartbeat_ms; /* ": ping" comment interval on event streams */
     enum log_format log_format;
     bool access_log;
+    unsigned log_flush_ms;   /* a log line waits at most this long in memory */
+    size_t log_buffer_bytes; /* log bytes waiting before a write; as many again while one is stuck */
     struct server_limits limits;
 };
 
