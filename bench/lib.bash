@@ -2,6 +2,7 @@
 # (bench/menu_vs_nginx.sh, bench/orders_vs_nginx.sh). Source it after
 # tests/tools/lib.bash, whose EXIT trap it extends to stop nginx. Not a
 # benchmark itself.
+# shellcheck disable=SC2034 # its globals are read by the scripts that source it
 
 BENCH_NGINX=${NGINX:-/usr/sbin/nginx}
 BENCH_NGINX_PID=
