@@ -222,7 +222,9 @@ test('a stderr nobody reads does not stall the server: lines are dropped and cou
 // Catches: the interval ignored (lines written per loop turn, or never until
 // exit) and the buffer size ignored (nothing written until the interval).
 test('--log-flush-ms: a line waits about that long on an idle server, then appears', async (t) => {
-  const srv = own(t, await startServer(['--log-flush-ms', '1500']));
+  // No lag warnings (--slow-callback-ms 0): a line logged before ours would
+  // start the interval earlier.
+  const srv = own(t, await startServer(['--log-flush-ms', '1500', '--slow-callback-ms', '0']));
   await srv.waitForLog(/info serving/, 10000); // the start-up batch is out: the next starts empty
   const t0 = Date.now();
   await request(`${srv.url}/healthz?probe=late`);
