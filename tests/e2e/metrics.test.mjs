@@ -2,31 +2,18 @@
 // and the numbers it reports after known traffic.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { startServer, request, waitFor } from '../lib/server.mjs';
+import { startServer, request, waitFor, parseMetrics } from '../lib/server.mjs';
 
 let srv;
 const post = (p, body) =>
   request(srv.url + p, { method: 'POST', body, headers: { 'Content-Type': 'application/json' } });
 
-// {name{labels}: value} of every sample line.
-function samples(text) {
-  const out = new Map();
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    out.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return out;
-}
-
 before(async () => { srv = await startServer(['--time-scale', '0.01']); });
 after(async () => { await srv.stop(); });
 
-test('the exposition format: content type, HELP/TYPE, final newline, promtool accepts it', async (t) => {
+test('the exposition format: content type, HELP/TYPE, final newline (promtool: promtool.test.mjs)', async () => {
   await post('/sync/order', { item: 'latte' });
   await request(srv.url + '/no/such/page');
-  await new Promise((r) => setTimeout(r, 300)); // a few loop-lag samples
   const r = await request(srv.url + '/metrics');
   assert.equal(r.status, 200);
   assert.match(r.headers['content-type'], /^text\/plain; version=0\.0\.4/);
@@ -36,12 +23,6 @@ test('the exposition format: content type, HELP/TYPE, final newline, promtool ac
     assert.ok(['counter', 'gauge', 'histogram'].includes(type), line);
     if (type === 'counter') assert.match(name, /_total$/, `counter ${name} ends in _total`);
   }
-  const promtool = spawnSync('promtool', ['check', 'metrics'], { input: r.body, encoding: 'utf8' });
-  if (promtool.error) {
-    t.skip('promtool is not installed (scripts/setup.sh test installs it)');
-    return;
-  }
-  assert.equal(promtool.status, 0, `promtool: ${promtool.stdout}${promtool.stderr}`);
 });
 
 test('requests by route, mode and status; latency histograms by mode', async () => {
@@ -49,7 +30,7 @@ test('requests by route, mode and status; latency histograms by mode', async () 
   assert.equal((await post('/async/order', { item: 'espresso-tonic' })).status, 422);
   assert.equal((await request(srv.url + '/no/such/page')).status, 404); // the static catch-all
   assert.equal((await request(srv.url + '/menu', { method: 'DELETE' })).status, 405);
-  const s = samples((await request(srv.url + '/metrics')).body);
+  const s = parseMetrics((await request(srv.url + '/metrics')).body);
   assert.ok(s.get('cafe_http_requests_total{route="/thread/order",mode="thread",status="201"}') >= 1);
   assert.ok(s.get('cafe_http_requests_total{route="/async/order",mode="async",status="201"}') >= 1);
   assert.ok(s.get('cafe_http_requests_total{route="/sync/order",mode="sync",status="201"}') >= 1);
@@ -73,7 +54,7 @@ test('requests by route, mode and status; latency histograms by mode', async () 
 test('gauges: brews in flight, connections, worker queue, loop lag and iteration time', async () => {
   const pending = post('/async/order', { item: 'lunch' }); // 0.1 s at this scale
   await new Promise((r) => setTimeout(r, 30));
-  const s = samples((await request(srv.url + '/metrics')).body);
+  const s = parseMetrics((await request(srv.url + '/metrics')).body);
   assert.equal(s.get('cafe_brews_in_flight{mode="async"}'), 1);
   assert.ok(s.get('cafe_http_connections_open') >= 2); // us and the waiting order
   assert.ok(s.has('cafe_worker_queue_depth'));
@@ -81,7 +62,7 @@ test('gauges: brews in flight, connections, worker queue, loop lag and iteration
   assert.ok(s.get('cafe_eventloop_iteration_seconds_count') > 0);
   assert.ok(s.get('cafe_config_limit{name="max_connections"}') > 0);
   assert.equal((await pending).status, 201);
-  const after2 = samples((await request(srv.url + '/metrics')).body);
+  const after2 = parseMetrics((await request(srv.url + '/metrics')).body);
   assert.equal(after2.get('cafe_brews_in_flight{mode="async"}'), 0);
   assert.ok(after2.get('cafe_orders_finished_total{mode="async",status="ready"}') >= 1);
 });
@@ -91,7 +72,7 @@ test('hands-on steps beyond the baristas wait in the worker queue', async () => 
   // three 0.1 s hands-on steps need the one barista, so two wait in the queue.
   const s = await startServer(['--time-scale', '0.1', '--baristas', '1']);
   try {
-    const gauges = async () => samples((await request(s.url + '/metrics')).body);
+    const gauges = async () => parseMetrics((await request(s.url + '/metrics')).body);
     const orders = Array.from({ length: 3 }, () =>
       request(s.url + '/thread/order', { method: 'POST', body: { item: 'pourover' } }));
     let g, peak = 0;
@@ -118,7 +99,7 @@ test('a sync brew shows up as event-loop lag; a thread brew does not', async () 
   // so a loaded machine (or ASan) adding lag to both does not decide it.
   const s = await startServer(['--time-scale', '0.04']);
   try {
-    const lagSum = async () => samples((await request(s.url + '/metrics')).body).get('cafe_eventloop_lag_seconds_sum');
+    const lagSum = async () => parseMetrics((await request(s.url + '/metrics')).body).get('cafe_eventloop_lag_seconds_sum');
     const order = (p) => request(s.url + p, { method: 'POST', body: { item: 'lunch' } });
     const t0 = await lagSum();
     assert.equal((await order('/thread/order')).status, 201);
