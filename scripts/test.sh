@@ -46,4 +46,5 @@ run_ctest build
 
 bash scripts/build.sh build-asan -DCAFE_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-run_ctest build-asan -LE 'docker|bench'
+# The mutation check builds its own plain copy: once (in the plain pass) is enough.
+run_ctest build-asan -LE 'docker|bench|mutations'
