@@ -8,10 +8,12 @@ import fs from 'node:fs';
 export const SOURCE_DIR = process.env.CAFE_SOURCE_DIR || process.cwd();
 export const SERVER_BIN = process.env.CAFE_SERVER_BIN || path.join(SOURCE_DIR, 'build/cafe-server');
 
-// Resolves once the server printed "listening on http://HOST:PORT".
-export function startServer(args = [], env = {}) {
+// Resolves once the server printed "listening on http://HOST:PORT". wrap:
+// a command that execs the server (e.g. ['prlimit', '--nofile=512', '--']).
+export function startServer(args = [], env = {}, { wrap = [] } = {}) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(SERVER_BIN, ['--port', '0', ...args], {
+    const argv = [...wrap, SERVER_BIN, '--port', '0', ...args];
+    const proc = spawn(argv[0], argv.slice(1), {
       cwd: SOURCE_DIR,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -55,6 +57,14 @@ export function stopServer(server, signal = 'SIGTERM', { allowFailure = false } 
     server.proc.once('exit', (code, sig) => resolve({ code, signal: sig }));
     server.proc.kill(signal);
   }).then(check);
+}
+
+// Deadlines are checked against what they should be, with room for a loaded
+// machine or ASan to fire a timer late -- never early.
+export const DEADLINE_SLACK_MS = 1000;
+export function assertAtDeadline(ms, deadline, what) {
+  if (ms < deadline * 0.95) throw new Error(`${what}: after ${ms.toFixed(0)} ms, before its ${deadline} ms deadline`);
+  if (ms > deadline + DEADLINE_SLACK_MS) throw new Error(`${what}: after ${ms.toFixed(0)} ms, long past its ${deadline} ms deadline`);
 }
 
 export async function waitFor(cond, ms = 5000, what = 'condition') {
@@ -206,12 +216,13 @@ export function kernelHeld(serverPort, clientPort) {
 }
 
 // A client with a small receive buffer that stops reading once the greeting
-// of target has arrived (tests/lib/stalled_client.c). Resolves with
+// of target has arrived (tests/lib/stalled_client.c; count requests are
+// pipelined, the first answer read up to mark). Resolves with
 // {read, port, rcvbuf, close()}: read is what it took off the socket.
-export function stalledClient(port, rcvbuf, target = '/events', mark) {
+export function stalledClient(port, rcvbuf, target = '/events', mark, count = 1) {
   const bin = process.env.CAFE_STALLED_CLIENT_BIN || path.join(SOURCE_DIR, 'build/tests/stalled_client');
   return new Promise((resolve, reject) => {
-    const args = [String(port), String(rcvbuf), target, ...(mark ? [mark] : [])];
+    const args = [String(port), String(rcvbuf), target, mark ?? ': connected\n\n', String(count)];
     const proc = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '', err = '';
     proc.stdout.on('data', (d) => {
@@ -233,4 +244,10 @@ export async function probeStatus(port, path = '/healthz') {
   const raw = `GET ${path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n`;
   const { data } = await rawExchange(port, raw, { idleMs: 500 });
   return parseResponses(data)[0]?.status;
+}
+
+// The TCP state of the server's end of a connection (/proc/net/tcp: 1 is
+// ESTABLISHED), or 0 when that socket is gone.
+export function serverSideState(serverPort, clientPort) {
+  return tcpSockets().find((s) => s.localPort === serverPort && s.remotePort === clientPort)?.state ?? 0;
 }

@@ -1,10 +1,11 @@
 /* A client that stops reading, with a small receive buffer it chose itself,
  * for the e2e tests of backpressure (tests/e2e/):
  *
- *   stalled_client PORT RCVBUF TARGET [MARK]
+ *   stalled_client PORT RCVBUF TARGET [MARK [COUNT]]
  *
  * Sets SO_RCVBUF before connecting (so the window is small from the SYN on
- * and the kernel does not autotune it), sends "GET TARGET HTTP/1.1", reads
+ * and the kernel does not autotune it), sends "GET TARGET HTTP/1.1" (COUNT
+ * times, pipelined; default once), reads
  * until MARK (default ": connected\n\n", the event stream's greeting) has
  * arrived, prints one JSON line {"read":N,"port":LOCAL_PORT,"rcvbuf":BYTES}
  * and then never reads the socket again: it waits for its stdin to close and
@@ -28,11 +29,12 @@ static int die(const char *what)
 int main(int argc, char **argv)
 {
     if (argc < 4) {
-        fprintf(stderr, "usage: stalled_client PORT RCVBUF TARGET [MARK]\n");
+        fprintf(stderr, "usage: stalled_client PORT RCVBUF TARGET [MARK [COUNT]]\n");
         return 2;
     }
     int port = atoi(argv[1]), rcvbuf = atoi(argv[2]);
     const char *target = argv[3], *mark = argc > 4 ? argv[4] : ": connected\n\n";
+    int count = argc > 5 ? atoi(argv[5]) : 1;
 
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0)
@@ -48,8 +50,11 @@ int main(int argc, char **argv)
     int n =
         snprintf(req, sizeof(req),
                  "GET %s HTTP/1.1\r\nHost: stalled\r\nAccept: text/event-stream\r\n\r\n", target);
-    if (n <= 0 || (size_t)n >= sizeof(req) || write(fd, req, (size_t)n) != n)
-        return die("write");
+    if (n <= 0 || (size_t)n >= sizeof(req))
+        return die("request");
+    for (int i = 0; i < count; i++) /* small requests: the server reads them all at once */
+        if (write(fd, req, (size_t)n) != n)
+            return die("write");
 
     /* Read byte by byte up to the mark: nothing past it leaves the kernel. */
     char seen[8192];
