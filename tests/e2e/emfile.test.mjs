@@ -1,11 +1,13 @@
-// Out of descriptors: accept() meets EMFILE under a running server, which
-// must neither spin nor die, and must accept again once descriptors are back.
-// Needs prlimit (util-linux) to lower the limit of the running process; the
-// file is skipped (exit 77) without it.
+// The descriptor limit: the default connection cap derives from it, and
+// accept() meeting EMFILE under a running server must neither spin nor kill
+// it, and it must accept again once descriptors are back. Needs prlimit
+// (util-linux) to set the limit of a process; the file is skipped (exit 77)
+// without it.
 import { test } from 'node:test';
+import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import net from 'node:net';
-import { startServer, waitFor, probeStatus } from '../lib/server.mjs';
+import { startServer, waitFor, probeStatus, scrape } from '../lib/server.mjs';
 import { needTool } from '../lib/skip.mjs';
 
 needTool('prlimit');
@@ -29,6 +31,26 @@ test('survives running out of descriptors (EMFILE) and resumes accepting', async
     await waitFor(async () => (await probeStatus(s.port)) === 200, 5000, 'accepting again');
   } finally {
     socks.forEach((c) => c.destroy());
+    await s.stop();
+  }
+});
+
+test('the default connection cap is the descriptor limit less 64, the soft limit raised to the hard one', async () => {
+  for (const [nofile, cap] of [['512:512', 448], ['256:1024', 960]]) {
+    const s = await startServer([], {}, { wrap: ['prlimit', `--nofile=${nofile}`, '--'] });
+    try {
+      assert.equal((await scrape(s)).get('cafe_config_limit{name="max_connections"}'), cap, `nofile ${nofile}`);
+      assert.match(s.stderr, new RegExp(`max-connections=${cap}\\b`));
+    } finally {
+      await s.stop();
+    }
+  }
+  // A cap asked above what the descriptors allow is lowered, with a warning.
+  const s = await startServer(['--max-connections', '5000'], {}, { wrap: ['prlimit', '--nofile=512:512', '--'] });
+  try {
+    assert.equal((await scrape(s)).get('cafe_config_limit{name="max_connections"}'), 448);
+    assert.match(s.stderr, /max-connections 5000 is above the descriptor limit; using 448/);
+  } finally {
     await s.stop();
   }
 });
