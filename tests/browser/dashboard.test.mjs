@@ -174,6 +174,35 @@ test('a sync rush spikes the lag chart; a thread rush does not', async () => {
   }
 });
 
+test('on an idle café the status stays "Live" for longer than the idle keep-alive timeout', async () => {
+  // The event stream must outlive --idle-timeout-ms (1.5 s here): stats flow
+  // every second and streams are exempt. Breakage caught (the server as it
+  // was): the stream cut at the idle timeout, the page showing
+  // "Reconnecting..." about 2 s out of every 7, forever.
+  const srv = await startServer(['--idle-timeout-ms', '1500']);
+  try {
+    const { page, problems } = await openDashboard(srv.url);
+    const opens = await page.evaluate(() => window.cafe.opens);
+    // Every state the status shows, as the page shows it, for 4 s.
+    await page.evaluate(() => {
+      window.__states = [];
+      const el = document.getElementById('conn-text');
+      new MutationObserver(() => window.__states.push(el.textContent)).observe(el, { childList: true, characterData: true, subtree: true });
+    });
+    await page.waitForTimeout(4000);
+    const seen = await page.evaluate(() => window.__states);
+    assert.deepEqual(seen, [], `the status changed: ${seen.join(' -> ')}`);
+    assert.equal(await page.textContent('#conn-text'), 'Live');
+    assert.equal(await page.evaluate(() => window.cafe.conn), 'live');
+    assert.equal(await page.evaluate(() => window.cafe.opens), opens, 'the stream was reopened');
+    assert.ok(await page.evaluate(() => window.cafe.stats.length) >= 3, 'stats kept coming');
+    assert.deepEqual(problems, []);
+    await page.close();
+  } finally {
+    await srv.stop();
+  }
+});
+
 test('the stream reconnects by itself after a server restart', async () => {
   let srv = await startServer(['--time-scale', '0.2']);
   const port = srv.port;
