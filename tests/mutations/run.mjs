@@ -2,7 +2,7 @@
 // line at a time in a scratch copy of the tree, builds it, runs the tests
 // that claim the behaviour, and prints killed / survived / stale.
 //
-//   node tests/mutations/run.mjs [--fast] [--list] [--dir DIR] [--keep-going] [ID-or-FILE ...]
+//   node tests/mutations/run.mjs [--fast] [--list] [--dir DIR] [--from FILE.mut] [ID-or-FILE ...]
 //
 // Never touches the working tree: the copy lives in DIR (default
 // build-mut/, or $CAFE_MUTATION_DIR) with its own build folder, reused from
@@ -147,17 +147,18 @@ function runTests(bdir, m) {
 // --- main --------------------------------------------------------------------
 
 function main(argv) {
-  const opts = { fast: false, list: false, keepGoing: false, dir: process.env.CAFE_MUTATION_DIR || path.join(ROOT, 'build-mut'), only: [] };
+  const opts = { fast: false, list: false, from: [], dir: process.env.CAFE_MUTATION_DIR || path.join(ROOT, 'build-mut'), only: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--fast') opts.fast = true;
     else if (a === '--list') opts.list = true;
-    else if (a === '--keep-going') opts.keepGoing = true;
+    else if (a === '--from') opts.from.push(path.resolve(argv[++i]));
     else if (a === '--dir') opts.dir = path.resolve(argv[++i]);
     else if (a.startsWith('-')) { console.error(`unknown option ${a}`); return 2; }
     else opts.only.push(a);
   }
-  const files = fs.readdirSync(HERE).filter((f) => f.endsWith('.mut')).sort().map((f) => path.join(HERE, f));
+  const files = opts.from.length ? opts.from
+    : fs.readdirSync(HERE).filter((f) => f.endsWith('.mut')).sort().map((f) => path.join(HERE, f));
   let muts = files.flatMap(parseMutations);
   const ids = new Map();
   for (const m of muts) {
