@@ -134,7 +134,11 @@ function build(src, bdir) {
 // ("1/2 Test #6: unit/test_router ....***Failed  0.01 sec").
 function runTests(bdir, m) {
   const regex = `^(${m.tests.map((t) => t.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('|')})$`;
-  const r = sh('ctest', ['-R', regex, '--timeout', String(m.timeout)], { cwd: bdir });
+  const r = sh('ctest', ['-R', regex, '--timeout', String(m.timeout), '--output-on-failure'], { cwd: bdir });
+  // What the tests said, for a look at why a mutation was (not) killed.
+  const logs = path.join(bdir, '..', 'logs');
+  fs.mkdirSync(logs, { recursive: true });
+  fs.writeFileSync(path.join(logs, `${m.id}.log`), r.stdout + r.stderr);
   const verdicts = [...r.stdout.matchAll(/Test +#\d+: (\S+) [.*]*\s*(.*?)\s+[\d.]+ sec/g)]
     .map((x) => ({ name: x[1], verdict: x[2].replace(/^\*+/, '') }));
   return {
