@@ -40,7 +40,7 @@ test('the default connection cap is the descriptor limit less 64, the soft limit
     const s = await startServer([], {}, { wrap: ['prlimit', `--nofile=${nofile}`, '--'] });
     try {
       assert.equal((await scrape(s)).get('cafe_config_limit{name="max_connections"}'), cap, `nofile ${nofile}`);
-      assert.match(s.stderr, new RegExp(`max-connections=${cap}\\b`));
+      await s.waitForLog(new RegExp(`max-connections=${cap}\\b`), 3000); // stderr may trail stdout
     } finally {
       await s.stop();
     }
@@ -49,7 +49,7 @@ test('the default connection cap is the descriptor limit less 64, the soft limit
   const s = await startServer(['--max-connections', '5000'], {}, { wrap: ['prlimit', '--nofile=512:512', '--'] });
   try {
     assert.equal((await scrape(s)).get('cafe_config_limit{name="max_connections"}'), 448);
-    assert.match(s.stderr, /max-connections 5000 is above the descriptor limit; using 448/);
+    await s.waitForLog(/max-connections 5000 is above the descriptor limit; using 448/, 3000);
   } finally {
     await s.stop();
   }

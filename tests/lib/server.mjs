@@ -54,7 +54,8 @@ export function stopServer(server, signal = 'SIGTERM', { allowFailure = false } 
   };
   if (server.exited) return Promise.resolve(server.exited).then(check);
   return new Promise((resolve) => {
-    server.proc.once('exit', (code, sig) => resolve({ code, signal: sig }));
+    // 'close', not 'exit': by then stderr has been read to its end.
+    server.proc.once('close', (code, sig) => resolve({ code, signal: sig }));
     server.proc.kill(signal);
   }).then(check);
 }
