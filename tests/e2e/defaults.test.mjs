@@ -112,7 +112,9 @@ describe('defaults', { concurrency: true }, () => {
   });
 
   test('at most 20,000 brews in flight by default', async () => {
-    const s = await startServer(['--drain-timeout-ms', '100']); // lattes take 5 s here
+    // Lattes of 100 s, so none finishes while 200 batches are placed on a
+    // loaded machine (at 5 s some did, and the 20,001st was admitted).
+    const s = await startServer(['--time-scale', '20', '--drain-timeout-ms', '100']);
     try {
       const batch = { orders: Array.from({ length: 100 }, () => ({ item: 'latte' })) };
       for (let i = 0; i < 200; i++) {
@@ -129,9 +131,10 @@ describe('defaults', { concurrency: true }, () => {
   });
 
   test('at most 1,000 hands-on steps wait for the baristas by default', async () => {
-    // Thread lunches: each avocado goes to the baristas at once (6 s in
+    // Thread lunches: each avocado goes to the baristas at once (10 s in
     // hands at this scale, so none comes back during the test); 4 baristas.
-    const s = await startServer(['--time-scale', '3', '--drain-timeout-ms', '100']);
+    // The server exits once the 4 in hand are done (their sleep is not cut).
+    const s = await startServer(['--time-scale', '5', '--drain-timeout-ms', '100']);
     try {
       const place = (n) => request(s.url + '/orders?wait=0', {
         method: 'POST', body: { mode: 'thread', orders: Array.from({ length: n }, () => ({ item: 'lunch' })) } });

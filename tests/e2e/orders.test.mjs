@@ -259,10 +259,10 @@ test('POST /orders gathers: 200 with every order in request order', async () => 
 
 // POSTs a batch and resolves with the response head and each NDJSON line
 // with the time (ms after the request was sent) at which it arrived.
-function ndjsonLines(path, body, headers) {
+function ndjsonLines(target, body, headers) {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const req = http.request(url(path), { method: 'POST', agent: false, headers }, (res) => {
+    const req = http.request(target, { method: 'POST', agent: false, headers }, (res) => {
       const lines = [];
       let buf = '';
       res.setEncoding('utf8');
@@ -283,21 +283,28 @@ function ndjsonLines(path, body, headers) {
 }
 
 test('POST /orders streams NDJSON: each line leaves when its order is ready (Accept or ?stream=1)', async () => {
-  // A lunch (500 ms here) and a latte (250 ms). Breakage caught: lines held
-  // back and written, in completion order, when the batch ends (the body
-  // alone cannot tell; the latte's line must arrive ~250 ms before the lunch's).
-  for (const [path, headers] of [['/orders', { Accept: 'application/x-ndjson' }], ['/orders?stream=1', {}]]) {
-    const r = await ndjsonLines(path, { orders: [{ item: 'lunch' }, { item: 'latte' }] }, headers);
-    assert.equal(r.status, 200);
-    assert.match(r.headers['content-type'], /application\/x-ndjson/);
-    assert.equal(r.headers['transfer-encoding'], 'chunked');
-    assert.equal(r.rest, '', 'every line ends in a newline');
-    assert.deepEqual(r.lines.map((l) => l.order.item), ['latte', 'lunch'], 'as completed, not request order');
-    assert.ok(r.lines.every((l) => l.order.status === 'ready'));
-    const [latte, lunch] = r.lines.map((l) => l.at);
-    assert.ok(latte >= 250 * 0.95, `the latte's line came at ${latte.toFixed(0)} ms, before the latte was ready`);
-    assert.ok(lunch - latte >= 125, `the latte's line came at ${latte.toFixed(0)} ms, the lunch's at ` +
-      `${lunch.toFixed(0)} ms: held back until the batch ended?`);
+  // A lunch (1 s at this scale) and a latte (0.5 s). Breakage caught: lines
+  // held back and written, in completion order, when the batch ends (the
+  // body alone cannot tell: the latte's line must arrive well before the
+  // lunch's -- 500 ms ideally, 100 ms at least on a loaded machine; held
+  // back, both come in one write).
+  const s = await startServer(['--time-scale', '0.1']);
+  try {
+    for (const [path, headers] of [['/orders', { Accept: 'application/x-ndjson' }], ['/orders?stream=1', {}]]) {
+      const r = await ndjsonLines(s.url + path, { orders: [{ item: 'lunch' }, { item: 'latte' }] }, headers);
+      assert.equal(r.status, 200);
+      assert.match(r.headers['content-type'], /application\/x-ndjson/);
+      assert.equal(r.headers['transfer-encoding'], 'chunked');
+      assert.equal(r.rest, '', 'every line ends in a newline');
+      assert.deepEqual(r.lines.map((l) => l.order.item), ['latte', 'lunch'], 'as completed, not request order');
+      assert.ok(r.lines.every((l) => l.order.status === 'ready'));
+      const [latte, lunch] = r.lines.map((l) => l.at);
+      assert.ok(latte >= 500 * 0.95, `the latte's line came at ${latte.toFixed(0)} ms, before the latte was ready`);
+      assert.ok(lunch - latte >= 100, `the latte's line came at ${latte.toFixed(0)} ms, the lunch's at ` +
+        `${lunch.toFixed(0)} ms: held back until the batch ended?`);
+    }
+  } finally {
+    await s.stop();
   }
 });
 

@@ -1,5 +1,5 @@
 // Starts the real cafe-server on a free port and talks to it over real sockets.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import net from 'node:net';
 import http from 'node:http';
 import path from 'node:path';
@@ -176,6 +176,13 @@ export function parseMetrics(text) {
 
 export async function scrape(server) {
   return parseMetrics((await request(server.url + '/metrics')).body);
+}
+
+// Whether the server under test is built with AddressSanitizer (its memory
+// figures are larger: quarantine, shadow, redzones).
+export function serverIsAsan() {
+  const r = spawnSync('ldd', [SERVER_BIN], { encoding: 'utf8' });
+  return /libasan/.test(r.stdout || '');
 }
 
 // VmRSS of a process, KiB.

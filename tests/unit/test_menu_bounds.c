@@ -104,6 +104,33 @@ static void counts_up_to_their_maximum(void **state)
     refused_saying(menu_json(1, 1, 1, MENU_MAX_FLAVOURS + 1, NULL), "at most 32 names");
 }
 
+static void step_shapes_refused_by_name(void **state)
+{
+    static const struct {
+        const char *json, *why;
+    } cases[] = {
+        {"{\"items\":[{\"name\":\"x\",\"steps\":[7]}]}", "item \"x\": step 0: must be an object"},
+        {"{\"items\":[{\"name\":\"x\",\"steps\":[{\"name\":\"a\",\"kind\":\"wait\",\"seconds\":1,"
+         "\"after\":[1]}]}]}",
+         "step \"a\": after must list step names"},
+        {"{\"items\":[{\"name\":\"x\",\"steps\":[{\"kind\":\"wait\",\"seconds\":1}]}]}",
+         "step 0: name must be a string"},
+        {"{\"items\":[{\"name\":\"x\",\"steps\":[{\"name\":\"a\",\"seconds\":1}]}]}",
+         "kind must be \"wait\" or \"hands\""},
+        {"{\"items\":[{\"name\":\"x\",\"steps\":[{\"name\":\"a\",\"kind\":\"wait\"}]}]}",
+         "seconds must be a number"},
+        {"{\"items\":[{\"name\":\"x\",\"steps\":[{\"name\":\"a\",\"kind\":\"wait\",\"seconds\":1}]}"
+         "],"
+         "\"flavours\":[\"\"]}",
+         "flavour 0: name must be 1 to 31 bytes"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *j = json_loads(cases[i].json, 0, NULL);
+        assert_non_null(j);
+        refused_saying(j, cases[i].why);
+    }
+}
+
 static void name_lists_are_cut_with_an_ellipsis(void **state)
 {
     struct menu *m = menu_builtin();
@@ -134,6 +161,7 @@ int main(void)
         cmocka_unit_test(names_up_to_31_bytes),
         cmocka_unit_test(seconds_up_to_an_hour),
         cmocka_unit_test(counts_up_to_their_maximum),
+        cmocka_unit_test(step_shapes_refused_by_name),
         cmocka_unit_test(name_lists_are_cut_with_an_ellipsis),
         cmocka_unit_test(seconds_print_as_integers_when_whole),
     };
