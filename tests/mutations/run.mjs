@@ -187,8 +187,18 @@ function main(argv) {
     return 2;
   }
   console.log(`mutations: ${muts.length} against a copy of ${ROOT} in ${src} (built in ${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+  // A kill means something only if the test passes without the mutation.
+  const named = [...new Set(muts.flatMap((m) => m.tests))];
+  const baseline = runTests(bdir, { id: 'unmutated', tests: named, timeout: Math.max(...muts.map((m) => m.timeout)) });
+  const red = new Set(baseline.failed.map((f) => f.split(' ')[0]));
+  if (red.size) console.log(`unmutated, these fail already (mutations naming them are invalid): ${baseline.failed.join(', ')}`);
   const results = { killed: [], survived: [], stale: [], invalid: [] };
   for (const m of muts) {
+    if (m.tests.some((t) => red.has(t))) {
+      results.invalid.push(m);
+      console.log(`INVALID  ${m.id}: ${m.tests.filter((t) => red.has(t)).join(' ')} fails without the mutation`);
+      continue;
+    }
     const file = path.join(src, m.file);
     const started = Date.now();
     const secs = () => `${((Date.now() - started) / 1000).toFixed(0)} s`;
