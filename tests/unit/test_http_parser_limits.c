@@ -125,7 +125,10 @@ static void header_block_at_its_limit(void **state)
 {
     assert_int_equal(strlen(header_block_of(HEADER_MAX)), HEADER_MAX);
     accepted(header_block_of(HEADER_MAX));
-    refused(header_block_of(HEADER_MAX + 2), 431);
+    /* Fails today: a block of max + 1 bytes is accepted, because
+     * http_parser_feed() hands llhttp up to max + 1 bytes of a header block
+     * (to see that it is over) and the block may complete in that byte. */
+    refused(header_block_of(HEADER_MAX + 1), 431);
 }
 
 static void header_fields_at_their_limit(void **state)
