@@ -66,10 +66,9 @@ describe('defaults', { concurrency: true }, () => {
 
   test('the event stream\'s heartbeat: a ": ping" every 15 s by default', async () => {
     // The hub's heartbeat runs from start-up, not per stream: timed from the
-    // "listening" line, which comes right after the hub is made. The idle
-    // timeout is moved out of the way: today it cuts every stream at 5 s (a
-    // known bug, fixed in the engine; then this flag can go).
-    const s = await startServer(['--idle-timeout-ms', '3600000']);
+    // "listening" line, which comes right after the hub is made. Every
+    // default, the idle timeout's too: a stream is exempt from it.
+    const s = await startServer();
     const started = performance.now();
     try {
       const c = net.connect(s.port, '127.0.0.1');
