@@ -34,9 +34,20 @@ struct lane {
     char name[LOOP_TIMELINE_LANE_NAME_MAX];
 };
 
+/* The loop thread's open sections (loop_timeline_enter): how deep, and what
+ * names the outermost so far. */
+struct open_sections {
+    unsigned depth;
+    bool named;
+    uint64_t named_ns;
+    uint8_t tag;
+    struct timeline_label label;
+};
+
 struct loop_timeline {
     struct loop_timeline_config cfg;
-    uint64_t epoch_ns; /* clock_ns() when epoch_unix_us was read: maps one to the other */
+    struct open_sections open; /* lane 0 only: the loop thread's */
+    uint64_t epoch_ns;         /* clock_ns() when epoch_unix_us was read: maps one to the other */
     int64_t epoch_unix_us;
     uint64_t batch_from_ns; /* take_batch: the previous call's now */
     struct lane lanes[];
@@ -150,6 +161,45 @@ bool loop_timeline_record(struct loop_timeline *tl, unsigned lane, uint64_t star
         ln->skipped++;
     lane_put(tl, ln);
     return keep;
+}
+
+uint64_t loop_timeline_enter(struct loop_timeline *tl)
+{
+    if (!tl)
+        return 0;
+    if (tl->open.depth++ == 0)
+        tl->open.named = false;
+    return clock_ns();
+}
+
+void loop_timeline_note(struct loop_timeline *tl, uint64_t dur_ns, uint8_t tag,
+                        const struct timeline_label *label)
+{
+    struct open_sections *o = tl ? &tl->open : NULL;
+    if (!o || !o->depth || (o->named && dur_ns < o->named_ns))
+        return;
+    *o = (struct open_sections){
+        .depth = o->depth, .named = true, .named_ns = dur_ns, .tag = tag, .label = *label};
+}
+
+void loop_timeline_leave(struct loop_timeline *tl, uint64_t start_ns, uint8_t tag,
+                         const struct timeline_label *label)
+{
+    if (!tl)
+        return;
+    uint64_t end_ns = clock_ns();
+    struct open_sections *o = &tl->open;
+    if (o->depth > 1) {
+        o->depth--;
+        loop_timeline_note(tl, end_ns - start_ns, tag, label);
+        return;
+    }
+    o->depth = 0;
+    if (o->named) {
+        tag = o->tag;
+        label = &o->label;
+    }
+    loop_timeline_record(tl, LOOP_TIMELINE_LOOP, start_ns, end_ns, tag, label);
 }
 
 static uint64_t oldest_kept(const struct loop_timeline *tl, const struct lane *ln)
@@ -343,8 +393,11 @@ json_t *loop_timeline_take_batch(struct loop_timeline *tl, uint64_t now_ns)
         json_t *lane = lane_head(ln, i, &r);
         uint64_t first = oldest_kept(tl, ln) > ln->sent ? oldest_kept(tl, ln) : ln->sent;
         json_object_set_new(lane, "dropped", json_integer((json_int_t)(first - ln->sent)));
-        for (uint64_t seq = first; seq < ln->head; seq++)
-            block_append(&ln->ring[seq % tl->cfg.capacity], &r);
+        for (uint64_t seq = first; seq < ln->head; seq++) {
+            const struct timeline_block *b = &ln->ring[seq % tl->cfg.capacity];
+            if (b->start_ns + b->dur_ns + (uint64_t)N * B > now_ns) /* older: nobody draws it */
+                block_append(b, &r);
+        }
         ln->sent = ln->head;
         uint64_t first_bucket = ln->sent_bucket ? ln->sent_bucket : from_ns / B;
         render_busy(&r, ln, lane, first_bucket, now_ns / B);
