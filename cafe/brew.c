@@ -192,21 +192,24 @@ static void longest_block(struct cafe *c, uint64_t from_ns, uint64_t to_ns,
 }
 
 /* Step i was due at due_ns and happened (ended, for a timer; else started)
- * at at_ns, having waited for cause over [from_ns, to_ns] and, for a timer
- * armed late, [from2_ns, to2_ns] too. What held the loop is asked of the
- * timeline only when the wait was long enough for a block to show. */
+ * at at_ns, held up for cause over [w0_from, w0_to] and [w1_from, w1_to]
+ * (empty when to <= from): cafe/lateness.h. What held the loop is asked of
+ * the timeline only when the step was late at all. */
 static void step_was(struct brew *b, unsigned i, uint64_t due_ns, uint64_t at_ns,
-                     enum late_cause cause, uint64_t from2_ns, uint64_t to2_ns)
+                     enum late_cause cause, uint64_t w0_from, uint64_t w0_to, uint64_t w1_from,
+                     uint64_t w1_to)
 {
     struct order *o = b->order;
     struct step_lateness *l = &o->late[i];
-    lateness_set(l, order_offset_ms(o, due_ns), order_offset_ms(o, at_ns), cause);
+    struct late_window w0 = {order_offset_ms(o, w0_from), order_offset_ms(o, w0_to)};
+    struct late_window w1 = {order_offset_ms(o, w1_from), order_offset_ms(o, w1_to)};
+    lateness_set(l, order_offset_ms(o, due_ns), order_offset_ms(o, at_ns), cause, w0, w1);
     l->held_by = (struct timeline_label){0};
     if (l->cause != LATE_LOOP || !b->cafe->cfg.timeline)
         return;
     struct timeline_block best = {0};
-    longest_block(b->cafe, due_ns, at_ns, &best);
-    longest_block(b->cafe, from2_ns, to2_ns, &best);
+    longest_block(b->cafe, w0_from, w0_to, &best);
+    longest_block(b->cafe, w1_from, w1_to, &best);
     if (best.dur_ns)
         l->held_by = best.label;
 }
@@ -221,7 +224,8 @@ static void step_block(struct brew *b, unsigned i)
     uint64_t t0 = loop_timeline_enter(c->cfg.timeline);
     if (!t0)
         t0 = clock_ns();
-    step_was(b, i, step_ready_ns(b, i), t0, LATE_LOOP, 0, 0);
+    uint64_t ready = step_ready_ns(b, i);
+    step_was(b, i, ready, t0, LATE_LOOP, ready, t0, 0, 0);
     step_started(b, i, t0);
     sleep_ns(step_ns(b->order, def));
     uint64_t t1 = clock_ns();
@@ -318,7 +322,8 @@ static void on_step_timer(evutil_socket_t fd, short what, void *arg)
     event_free(r->timer);
     r->timer = NULL;
     uint64_t dur = step_ns(b->order, def);
-    step_was(b, r->idx, r->ready_ns + dur, now, LATE_LOOP, r->ready_ns, r->armed_ns);
+    step_was(b, r->idx, r->ready_ns + dur, now, LATE_LOOP, r->ready_ns, r->armed_ns,
+             r->armed_ns + dur, now);
     step_done(b, r->idx, now);
     brew_advance(b); /* may free b */
     loop_timeline_leave(c->cfg.timeline, now, BREW_TAG(mode), &label);
@@ -351,7 +356,8 @@ static void on_job_started(struct barista_job *job)
     struct step_run *r = ((struct hands_job *)job)->run;
     if (!r) /* the brew was cancelled meanwhile */
         return;
-    step_was(r->brew, r->idx, r->ready_ns, job->started_ns, LATE_BARISTA, 0, 0);
+    step_was(r->brew, r->idx, r->ready_ns, job->started_ns, LATE_BARISTA, r->ready_ns,
+             job->started_ns, 0, 0);
     step_started(r->brew, r->idx, job->started_ns);
 }
 
@@ -453,7 +459,7 @@ static void brew_run_sync(struct brew *b)
         uint64_t start = loop_timeline_enter(c->cfg.timeline);
         if (!start)
             start = clock_ns();
-        step_was(b, i, due, start, LATE_LOOP, 0, 0);
+        step_was(b, i, due, start, LATE_LOOP, due, start, 0, 0);
         step_started(b, i, start);
         sleep_ns(step_ns(b->order, &it->steps[i]));
         due = clock_ns();

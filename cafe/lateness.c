@@ -5,12 +5,14 @@
 #include <stdlib.h>
 
 void lateness_set(struct step_lateness *l, int64_t due_ms, int64_t happened_ms,
-                  enum late_cause cause)
+                  enum late_cause cause, struct late_window before, struct late_window after)
 {
     l->due_known = l->late_known = true;
     l->due_ms = due_ms;
     l->late_ms = happened_ms > due_ms ? happened_ms - due_ms : 0;
     l->cause = l->late_ms ? cause : LATE_NONE;
+    l->waited[0] = before;
+    l->waited[1] = after;
 }
 
 static int by_start(const void *a, const void *b)
@@ -21,7 +23,8 @@ static int by_start(const void *a, const void *b)
 
 int64_t late_windows_union_ms(struct late_window *w, unsigned n)
 {
-    qsort(w, n, sizeof(*w), by_start);
+    if (n > 1)
+        qsort(w, n, sizeof(*w), by_start);
     int64_t total = 0, end = INT64_MIN;
     for (unsigned i = 0; i < n; i++) {
         int64_t from = w[i].from_ms > end ? w[i].from_ms : end;
@@ -31,6 +34,18 @@ int64_t late_windows_union_ms(struct late_window *w, unsigned n)
             end = w[i].to_ms;
     }
     return total;
+}
+
+int64_t lateness_total_ms(const struct step_lateness *steps, unsigned n, enum late_cause cause)
+{
+    struct late_window w[2 * 32];
+    unsigned k = 0;
+    for (unsigned i = 0; i < n && k + 2 <= sizeof(w) / sizeof(w[0]); i++)
+        if (steps[i].cause == cause) {
+            w[k++] = steps[i].waited[0];
+            w[k++] = steps[i].waited[1];
+        }
+    return late_windows_union_ms(w, k);
 }
 
 /* "850 ms", "2.1 s": what a reader takes in at a glance. */

@@ -21,6 +21,11 @@ enum late_cause {
     LATE_BARISTA, /* every barista had a step in hand (thread mode) */
 };
 
+/* A span of time an order spent waiting, in ms from its acceptance. */
+struct late_window {
+    int64_t from_ms, to_ms;
+};
+
 /* One step's lateness. All zero (nothing known) until the brew sets it, and
  * in a store's snapshot, which does not carry it. */
 struct step_lateness {
@@ -33,24 +38,27 @@ struct step_lateness {
     int64_t due_ms;
     int64_t late_ms; /* how much after due_ms it ended (a timer) or started (the rest) */
     enum late_cause cause;
+    /* When it was held up: before it started -- for a timer, before it was
+     * armed -- and, for a timer, from when it was due to fire to when it did
+     * (the windows' lengths add up to late_ms). */
+    struct late_window waited[2];
     /* The longest loop block overlapping the time it waited (cause LATE_LOOP);
      * what == NULL: none was kept. */
     struct timeline_label held_by;
 };
 
-/* The step is due at due_ms and happened at happened_ms (its end for a
- * timer, else its start): records how late, and cause when it was late at
- * all. */
+/* The step was due at due_ms and happened at happened_ms (its end for a
+ * timer, else its start), held up over before and after (a window that
+ * ends before it begins counts as empty): records how late, and cause when
+ * it was late at all. */
 void lateness_set(struct step_lateness *l, int64_t due_ms, int64_t happened_ms,
-                  enum late_cause cause);
+                  enum late_cause cause, struct late_window before, struct late_window after);
 
-/* A span of time an order spent waiting, in ms from its acceptance. */
-struct late_window {
-    int64_t from_ms, to_ms;
-};
-/* How long the windows cover together, overlaps counted once (two timers
- * held up by the same block waited once). Sorts w in place. */
+/* How long the windows cover together, overlaps counted once (an order's
+ * steps held up by the same block waited once). Sorts w in place. */
 int64_t late_windows_union_ms(struct late_window *w, unsigned n);
+/* The order's time held up by cause: the union of its steps' windows. */
+int64_t lateness_total_ms(const struct step_lateness *steps, unsigned n, enum late_cause cause);
 
 /* "make_coffee finished 2.1 s late: the loop was running sync brew #4
  * make_coffee", "peel_avocado started 300 ms late: the loop was running

@@ -192,20 +192,12 @@ static json_t *steps_to_json(const struct order *o)
     return steps;
 }
 
-/* For how long its steps were overdue, per cause, overlaps counted once. */
+/* For how long its steps were held up, per cause, overlaps counted once. */
 static json_t *queued_to_json(const struct order *o)
 {
-    struct late_window w[2][MENU_MAX_STEPS];
-    unsigned n[2] = {0, 0};
-    for (unsigned i = 0; i < o->item->nsteps; i++) {
-        const struct step_lateness *l = &o->late[i];
-        if (l->cause == LATE_LOOP || l->cause == LATE_BARISTA) {
-            unsigned k = l->cause == LATE_BARISTA;
-            w[k][n[k]++] = (struct late_window){l->due_ms, l->due_ms + l->late_ms};
-        }
-    }
-    return json_pack("{s:I, s:I}", "loop", (json_int_t)late_windows_union_ms(w[0], n[0]), "barista",
-                     (json_int_t)late_windows_union_ms(w[1], n[1]));
+    unsigned n = o->item->nsteps;
+    return json_pack("{s:I, s:I}", "loop", (json_int_t)lateness_total_ms(o->late, n, LATE_LOOP),
+                     "barista", (json_int_t)lateness_total_ms(o->late, n, LATE_BARISTA));
 }
 
 /* The sentence of its latest step (the first of equals), or null when none
