@@ -302,13 +302,21 @@ static int64_t floor_div(int64_t a, int64_t b)
 /* What the renderers share: the span's origin and the lane being filled. */
 struct render {
     const struct loop_timeline *tl;
-    int64_t t0_ns; /* the clock_ns() instant of t0_ms: every *_us counts from it */
+    int64_t t0_unix_us; /* t0_ms in us: every *_us counts from it */
     json_t *blocks;
 };
 
+/* The unix microsecond of a clock_ns() instant: the same in every rendering,
+ * whatever its origin, so that one block sent twice (a GET /timeline and a
+ * batch) is the same block to the page. */
+static int64_t unix_us(const struct loop_timeline *tl, uint64_t ns)
+{
+    return tl->epoch_unix_us + floor_div((int64_t)ns - (int64_t)tl->epoch_ns, 1000);
+}
+
 static json_int_t offset_us(const struct render *r, uint64_t ns)
 {
-    return (json_int_t)floor_div((int64_t)ns - r->t0_ns, 1000);
+    return (json_int_t)(unix_us(r->tl, ns) - r->t0_unix_us);
 }
 
 static void block_append(const struct timeline_block *b, void *arg)
@@ -331,11 +339,9 @@ static json_t *render_head(struct render *r, const struct loop_timeline *tl, uin
                            uint64_t to_ns)
 {
     /* t0_ms: the unix millisecond holding from_ns, so from_us is 0..999 */
-    int64_t from_unix_us =
-        tl->epoch_unix_us + floor_div((int64_t)from_ns - (int64_t)tl->epoch_ns, 1000);
-    int64_t t0_ms = floor_div(from_unix_us, 1000);
+    int64_t t0_ms = floor_div(unix_us(tl, from_ns), 1000);
     r->tl = tl;
-    r->t0_ns = (int64_t)from_ns - (from_unix_us - t0_ms * 1000) * 1000;
+    r->t0_unix_us = t0_ms * 1000;
     return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:[]}", "t0_ms", (json_int_t)t0_ms, "from_us",
                      offset_us(r, from_ns), "to_us", offset_us(r, to_ns), "threshold_us",
                      (json_int_t)(tl->cfg.threshold_ns / 1000), "slow_us",

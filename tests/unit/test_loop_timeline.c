@@ -476,6 +476,33 @@ static void test_take_batch_keeps_a_minute(void **state)
     loop_timeline_free(tl);
 }
 
+/* One block in two renderings with origins a fraction of a microsecond
+ * apart (a GET /timeline and a batch) is at the same unix microsecond in
+ * both, so the page draws it once. Breakage this catches: offsets counted
+ * from each rendering's own origin, rounding apart by 1 us. */
+static void test_same_instant_in_every_rendering(void **state)
+{
+    struct loop_timeline *tl = timeline(1, 8);
+    struct timeline_label l = {.what = "work", .id = 1};
+    loop_timeline_record(tl, 0, T + 12345678, T + 22345678, 1, &l); /* 12.345678 ms */
+    int64_t first = 0;
+    /* origins at every sub-microsecond residue: some add up across a us */
+    for (unsigned k = 0; k < 1000; k++) {
+        json_t *j = loop_timeline_json(tl, T + k, T + 50 * MS);
+        json_t *b = json_array_get(json_object_get(lane_of(j, 0), "blocks"), 0);
+        int64_t at = int_of(j, "t0_ms") * 1000 + int_of(b, "start_us");
+        json_decref(j);
+        if (!k)
+            first = at;
+        assert_int_equal(at, first);
+    }
+    json_t *j = loop_timeline_take_batch(tl, T + 50 * MS + 777);
+    json_t *b = json_array_get(json_object_get(lane_of(j, 0), "blocks"), 0);
+    assert_int_equal(int_of(j, "t0_ms") * 1000 + int_of(b, "start_us"), first);
+    json_decref(j);
+    loop_timeline_free(tl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -490,6 +517,7 @@ int main(void)
         cmocka_unit_test(test_take_batch),
         cmocka_unit_test(test_sections),
         cmocka_unit_test(test_take_batch_keeps_a_minute),
+        cmocka_unit_test(test_same_instant_in_every_rendering),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
