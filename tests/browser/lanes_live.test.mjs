@@ -9,8 +9,8 @@
 //   thread  the loop idle while the barista lanes fill.
 // The order card of an async order caught behind a sync one says why it was
 // late. No console errors. With CAFE_UPDATE_SCREENSHOT=1 it writes
-// docs/dashboard.png (the README's picture): the dashboard after the three
-// rushes, lanes and cards showing them.
+// docs/dashboard.png (the README's picture): a thread rush, then async
+// lattes caught by a sync rush, on the lanes and on the cards.
 //
 // Breakages this catches: the page not fed from the "timeline" events (no
 // blocks), sync steps not recorded (no solid blocks), barista work drawn on
@@ -143,7 +143,19 @@ test('sync, async and thread rushes draw as the lesson says; the card says why a
   assert.equal(await card.locator('.timeline .late.loop').count(), 1, 'the held-up time drawn on its step');
   await page.waitForSelector(`.order[data-id="${late.s}"][data-status=ready]`, { timeout: 10000 });
 
-  // the README's picture: the rushes on the lanes and the cards
+  // the README's picture: a thread rush, then async lattes caught by a sync
+  // rush, on a 10 s window -- the three lanes' stories side by side, and
+  // cards saying why they were late
+  await page.check('input[name=lanes-window][value="10"]');
+  await page.click('#lanes-now');
+  await rush(page, 'thread', 'lunch', 4);
+  await page.evaluate(() => fetch('/orders?wait=0', {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ mode: 'async', orders: Array.from({ length: 6 }, () => ({ item: 'latte' })) }),
+  }));
+  const last = await rush(page, 'sync', 'latte', 3);
+  await waitBlocks(page, [0], last.ids);
+  await page.waitForSelector('#col-ready .order[data-mode=async] .late-note', { timeout: 10000 });
   await page.locator('#timeline').scrollIntoViewIfNeeded();
   const shot = process.env.CAFE_UPDATE_SCREENSHOT
     ? path.join(SOURCE_DIR, 'docs/dashboard.png')
