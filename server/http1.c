@@ -366,7 +366,14 @@ static void on_deadline(struct sock *s, void *arg)
 {
     struct conn *c = arg;
     switch (c->state) {
-    case CONN_IDLE:      /* keep-alive idle, or the drain's grace */
+    case CONN_IDLE: /* keep-alive idle, or the drain's grace */
+        /* A client still reading our answers is not idle: the write timeout
+         * judges it (sock_new). Look again one idle period later. */
+        if (sock_pending(c->sock))
+            conn_enter(c, CONN_IDLE);
+        else
+            conn_close(c);
+        break;
     case CONN_LINGERING: /* lingering is over */
         conn_close(c);
         break;

@@ -340,9 +340,14 @@ enum http_parse_status http_parser_feed(struct http_parser *p, const char *data,
      * TCP cut the stream. Never hand it more of a header block than the
      * limit allows: every split then meets the same limit at the same byte. */
     if (!p->headers_done) {
-        size_t room = p->limits->max_header_bytes + 1 - p->msg_bytes_before;
-        if (p->msg_bytes_before <= p->limits->max_header_bytes && len > room)
-            len = room;
+        size_t max = p->limits->max_header_bytes;
+        if (p->msg_bytes_before >= max && len > 0) { /* a byte past the limit, unfinished */
+            *consumed = 0;
+            fail_header_bytes(p);
+            return HTTP_PARSE_ERROR;
+        }
+        if (len > max - p->msg_bytes_before)
+            len = max - p->msg_bytes_before;
     }
     p->buf = data;
     llhttp_errno_t err = llhttp_execute(&p->ll, data, len);
@@ -356,11 +361,6 @@ enum http_parse_status http_parser_feed(struct http_parser *p, const char *data,
     switch (err) {
     case HPE_OK:
         p->msg_bytes_before += used;
-        if (p->in_message && !p->headers_done &&
-            p->msg_bytes_before > p->limits->max_header_bytes) {
-            fail_header_bytes(p);
-            return HTTP_PARSE_ERROR;
-        }
         return HTTP_PARSE_MORE;
     case HPE_CLOSED_CONNECTION:
         /* Bytes after a "Connection: close" request: the connection closes
@@ -372,8 +372,18 @@ enum http_parse_status http_parser_feed(struct http_parser *p, const char *data,
         p->msg_bytes_before += used;
         return HTTP_PARSE_CONTINUE;
     case HPE_PAUSED_UPGRADE:
-        /* We never switch protocols (RFC 9110 §7.8 lets us ignore Upgrade). */
-        return HTTP_PARSE_REQUEST;
+        /* We never switch protocols (RFC 9110 §7.8 lets us ignore Upgrade).
+         * llhttp ends an upgrade request with our pause (reported above as
+         * the request) and, once resumed, pauses again for the upgrade before
+         * the next byte: that is no request of its own (curl --http2 sends
+         * "Upgrade: h2c" and reuses the connection), so parse on. */
+        if (p->headers_done)
+            return HTTP_PARSE_REQUEST;
+        llhttp_resume_after_upgrade(&p->ll);
+        size_t more = 0;
+        enum http_parse_status st = http_parser_feed(p, data + used, len - used, &more);
+        *consumed = used + more;
+        return st;
     default:
         if (!p->error_status)
             fail(p, 400, "Bad Request", "malformed request: %s (%s)", llhttp_errno_name(err),

@@ -10,21 +10,20 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startServer, SOURCE_DIR } from '../lib/server.mjs';
+import { skipFile } from '../lib/skip.mjs';
 
 const CHROMIUM = '/usr/bin/chromium';
+if (!fs.existsSync(CHROMIUM)) skipFile('no /usr/bin/chromium (scripts/setup.sh test installs it)');
 let chromium;
+try {
+  ({ chromium } = await import('playwright-core'));
+} catch {
+  skipFile('playwright-core is not installed (scripts/setup-web.sh runs npm ci)');
+}
 let browser; // a persistent context on a fresh --user-data-dir
 let userDir;
-let skip = false;
 
 before(async () => {
-  if (!fs.existsSync(CHROMIUM)) { skip = 'no /usr/bin/chromium (scripts/setup.sh test installs it)'; return; }
-  try {
-    ({ chromium } = await import('playwright-core'));
-  } catch {
-    skip = 'playwright-core is not installed (scripts/setup-web.sh runs npm ci)';
-    return;
-  }
   userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cafe-chromium-'));
   // playwright passes the fresh profile as --user-data-dir itself
   browser = await chromium.launchPersistentContext(userDir, {
@@ -60,8 +59,7 @@ async function chooseMode(page, mode) {
   await page.check(`input[name=mode][value=${mode}]`);
 }
 
-test('the dashboard loads with no console errors, at desktop and phone width', async (t) => {
-  if (skip) return t.skip(skip);
+test('the dashboard loads with no console errors, at desktop and phone width', async () => {
   const srv = await startServer(['--time-scale', '0.2']);
   try {
     for (const viewport of [{ width: 1280, height: 1000 }, { width: 390, height: 844 }]) {
@@ -86,8 +84,7 @@ test('the dashboard loads with no console errors, at desktop and phone width', a
   }
 });
 
-test('placing an order shows it brewing, then ready, with its step timeline', async (t) => {
-  if (skip) return t.skip(skip);
+test('placing an order shows it brewing, then ready, with its step timeline', async () => {
   const srv = await startServer(['--time-scale', '0.3']); // pourover: 1.2 s
   try {
     const { page, problems } = await openDashboard(srv.url);
@@ -125,8 +122,7 @@ async function rush(page, mode, n) {
   return page.evaluate(() => window.cafe.rushes.at(-1));
 }
 
-test('a sync rush spikes the lag chart; a thread rush does not', async (t) => {
-  if (skip) return t.skip(skip);
+test('a sync rush spikes the lag chart; a thread rush does not', async () => {
   const srv = await startServer(['--time-scale', '0.1']); // drip: 0.6 s sync, 0.4 s thread
   try {
     const { page, problems } = await openDashboard(srv.url);
@@ -178,8 +174,36 @@ test('a sync rush spikes the lag chart; a thread rush does not', async (t) => {
   }
 });
 
-test('the stream reconnects by itself after a server restart', async (t) => {
-  if (skip) return t.skip(skip);
+test('on an idle café the status stays "Live" for longer than the idle keep-alive timeout', async () => {
+  // The event stream must outlive --idle-timeout-ms (1.5 s here): stats flow
+  // every second and streams are exempt. Breakage caught (the server as it
+  // was): the stream cut at the idle timeout, the page showing
+  // "Reconnecting..." about 2 s out of every 7, forever.
+  const srv = await startServer(['--idle-timeout-ms', '1500']);
+  try {
+    const { page, problems } = await openDashboard(srv.url);
+    const opens = await page.evaluate(() => window.cafe.opens);
+    // Every state the status shows, as the page shows it, for 4 s.
+    await page.evaluate(() => {
+      window.__states = [];
+      const el = document.getElementById('conn-text');
+      new MutationObserver(() => window.__states.push(el.textContent)).observe(el, { childList: true, characterData: true, subtree: true });
+    });
+    await page.waitForTimeout(4000);
+    const seen = await page.evaluate(() => window.__states);
+    assert.deepEqual(seen, [], `the status changed: ${seen.join(' -> ')}`);
+    assert.equal(await page.textContent('#conn-text'), 'Live');
+    assert.equal(await page.evaluate(() => window.cafe.conn), 'live');
+    assert.equal(await page.evaluate(() => window.cafe.opens), opens, 'the stream was reopened');
+    assert.ok(await page.evaluate(() => window.cafe.stats.length) >= 3, 'stats kept coming');
+    assert.deepEqual(problems, []);
+    await page.close();
+  } finally {
+    await srv.stop();
+  }
+});
+
+test('the stream reconnects by itself after a server restart', async () => {
   let srv = await startServer(['--time-scale', '0.2']);
   const port = srv.port;
   try {

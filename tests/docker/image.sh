@@ -1,6 +1,6 @@
 #!/bin/bash
 # The container image, for real: builds the repo's Dockerfile with rootful
-# podman + runc (no Docker engine here; see shared/DOCKER.md), runs it with
+# podman + runc (no Docker engine here), runs it with
 # --network host on a free port, then checks what a user of `docker run`
 # relies on: /healthz, /menu, the dashboard's vendored assets, a real order,
 # HEALTHCHECK, a non-root server that is PID 1, and that `stop` ends in a

@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # Shared by tests/docker/image.sh and bench/fresh-machine.sh (sourced, not run:
 # the .bash suffix keeps ctest's tests/docker/*.sh glob from picking it up).
-# Rootful podman with runc and a local debian:bookworm-slim, as in
-# shared/DOCKER.md; every work-around there is applied here.
+# Rootful podman with runc and a local debian:bookworm-slim, with the
+# work-arounds a Docker-less machine nested in a container needs.
 
 # Storage lives under a fixed folder so the debootstrapped base image (~40 s to
 # make) survives between runs; only our own images and containers are removed.

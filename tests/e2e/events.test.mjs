@@ -5,7 +5,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { startServer, request, waitFor } from '../lib/server.mjs';
+import {
+  startServer, request, waitFor, scrape, rssKiB, kernelHeld, stalledClient, serverIsAsan,
+} from '../lib/server.mjs';
 
 let srv;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -116,6 +118,24 @@ test('an SSE response: headers, retry hint, order and step transitions and a sta
   sub.close();
 });
 
+test('a stats event every second: the period, over several events', async () => {
+  // Breakage caught: a period other than 1 s (nothing measured it). The
+  // timer is persistent (it does not drift), so the mean spacing of the
+  // events' own timestamps is 1 s even when one of them fires late.
+  const sub = subscribe(srv.port);
+  try {
+    await waitFor(() => sub.events.filter((e) => e.event === 'stats').length >= 5, 8000, 'five stats events');
+    const stats = sub.events.filter((e) => e.event === 'stats').map((e) => e.json);
+    const mean = (stats[4].t - stats[0].t) / 4;
+    assert.ok(mean >= 900 && mean <= 1100, `stats every ${mean.toFixed(0)} ms on average`);
+    const intervals = stats.slice(1, 5).map((st) => st.interval_s);
+    const meanInterval = intervals.reduce((a, b) => a + b) / intervals.length;
+    assert.ok(Math.abs(meanInterval - 1) <= 0.1, `interval_s ${intervals}`);
+  } finally {
+    sub.close();
+  }
+});
+
 test('Last-Event-ID resumes from the ring; an unknown id gets a resync', async () => {
   const a = subscribe(srv.port);
   await waitFor(() => a.comments.includes('connected'), 3000);
@@ -156,35 +176,111 @@ test('HEAD /events answers the headers a GET gets, and no stream', async () => {
   await waitFor(async () => (await metric(srv, 'cafe_sse_subscribers')) === 0, 3000, 'no subscribers');
 });
 
-test('a subscriber that never reads is cut; memory stays bounded and others keep streaming', async () => {
-  const s2 = await startServer(['--time-scale', '0.001', '--sse-max-backlog', '262144']);
-  try {
-    const good = subscribe(s2.port);
-    const stalled = subscribe(s2.port);
-    await waitFor(() => good.comments.includes('connected') && stalled.comments.includes('connected'), 3000);
-    stalled.sock.pause(); // stops reading: the kernel buffers fill, then our backlog grows
+// A subscriber that stops reading is cut once the server itself holds more
+// than the backlog limit for it -- not the kernel's socket buffers, whose
+// size depends on the machine (tcp_wmem, tcp_rmem: on one machine they
+// absorbed the whole stream and the test timed out). So the stalled reader
+// has a small receive buffer it set itself (tests/lib/stalled_client.c), and
+// the server's own backlog for it is measured: every byte published since it
+// subscribed (cafe_sse_bytes_total) minus what the kernel holds at both ends
+// (/proc/net/tcp). Orders are published until the cut; the loop is bounded by
+// bytes, not time. Checked on every round:
+//   - not cut yet: the backlog is at most the limit plus what one round
+//     published (the hub checks the backlog before each write);
+//   - cut: the backlog had passed the limit (it may have been under it by at
+//     most one round before the round that cut);
+//   - the server's memory grew by about the backlog, not more;
+//   - a subscriber that reads keeps its stream.
+// Breakages caught: a cut at 4x the limit, a cut at a quarter of it, no cut,
+// and (default server) the hub's own 256 KiB default instead of the 1 MiB
+// the options give.
+const TOLERANCE = 4096; // a stats event racing the baseline, a partial frame
+const ROUND_ORDERS = 25; // about 50 KB of events a round: the precision of the checks
+const BIG_ROUND_ORDERS = 100; // about 200 KB: less than the smallest limit tested
 
-    const name = 'x'.repeat(40);
-    const orders = Array.from({ length: 25 }, (_, i) => ({ item: 'pourover', customer: `${name}${i}` }));
-    let cut = 0;
-    const end = Date.now() + 60000;
-    let lastId = 0;
-    for (let batch = 0; cut < 1 && Date.now() < end && batch < 2000; batch++) {
-      const r = await request(s2.url + '/orders', {
+async function cutOnceBehind(s, limit) {
+  const good = subscribe(s.port);
+  const stalled = await stalledClient(s.port, 4096);
+  try {
+    await waitFor(() => good.comments.includes('connected'), 3000, 'the reading subscriber');
+    await waitFor(async () => (await metric(s, 'cafe_sse_subscribers')) === 2, 3000, 'two subscribers');
+    const base = await metric(s, 'cafe_sse_bytes_total');
+    const rssStart = rssKiB(s.proc.pid);
+    const name = 'x'.repeat(60);
+    const batch = (n) => Array.from({ length: n }, (_, i) => ({ item: 'pourover', customer: `${name}${i}` }));
+    const [big, small] = [batch(BIG_ROUND_ORDERS), batch(ROUND_ORDERS)];
+    let backlog = 0, lastId = 0, rounds = 0, produced = 0, peakRss = rssStart;
+    for (;;) {
+      const before = produced;
+      // Big rounds while the kernel still takes it all (a cut then is early
+      // whatever the round's size, as one round is less than the limit).
+      const orders = backlog === 0 ? big : small;
+      const r = await request(s.url + '/orders', {
         method: 'POST', body: { mode: 'async', orders }, headers: { 'Content-Type': 'application/json' },
       });
       assert.equal(r.status, 200);
       lastId = r.json.orders.at(-1).id;
-      if (batch % 10 === 9) cut = await metric(s2, 'cafe_sse_subscribers_cut_total');
+      rounds++;
+      const m = await scrape(s);
+      produced = m.get('cafe_sse_bytes_total') - base;
+      const round = produced - before;
+      peakRss = Math.max(peakRss, rssKiB(s.proc.pid));
+      assert.ok(round > 0, `round ${rounds} published nothing: are the streams still open?`);
+      if (m.get('cafe_sse_subscribers_cut_total') >= 1) {
+        assert.ok(backlog + round + TOLERANCE > limit, `cut with a backlog of at most ${backlog + round} ` +
+          `bytes (limit ${limit}) after ${rounds} rounds: cut too early`);
+        break;
+      }
+      assert.equal(m.get('cafe_sse_subscribers'), 2, 'a subscriber left without being cut');
+      backlog = produced - kernelHeld(s.port, stalled.port);
+      assert.ok(backlog <= limit + round + TOLERANCE, `the server holds ${backlog} bytes for the stalled ` +
+        `subscriber (limit ${limit}, this round ${round}) and has not cut it`);
+      // Never loops for ever: past the limit by more than a round it failed
+      // above; and the kernel cannot hold more than its buffers' maximum.
+      assert.ok(produced < limit + 64 * 1024 * 1024, `${produced} bytes published and no backlog yet`);
     }
-    assert.ok(cut >= 1, 'the stalled subscriber was cut');
+    // Memory: the backlog (limit + a round), the order book and the other
+    // subscriber's buffers (measured: 2.3 MiB over the start at a 256 KiB
+    // limit); ASan adds its quarantine, shadow and redzones (measured 38 MiB).
+    const grown = (peakRss - rssStart) * 1024;
+    const room = (serverIsAsan() ? 64 : 8) * 1024 * 1024;
+    assert.ok(grown < limit + room, `RSS grew by ${(grown / 1048576).toFixed(1)} MiB`);
     // the reading subscriber is still there and saw the latest order
     await good.waitEvent((e) => e.event === 'order' && e.json.order.id === lastId, 5000, 'the last order');
     assert.equal(good.closed, false);
-    assert.equal(await metric(s2, 'cafe_sse_subscribers'), 1);
-    good.close();
-    stalled.close();
+    assert.equal(await metric(s, 'cafe_sse_subscribers'), 1);
+    return { rounds, produced };
   } finally {
-    await s2.stop();
+    good.close();
+    await stalled.close();
+  }
+}
+
+// No heartbeat (its bytes are not counted in cafe_sse_bytes_total). The idle
+// timeout keeps its default: a stream is exempt from it.
+const QUIET = ['--time-scale', '0.001', '--sse-heartbeat-ms', '3600000'];
+
+test('a subscriber that never reads is cut once the server holds --sse-max-backlog for it; others keep streaming', async () => {
+  const s = await startServer([...QUIET, '--sse-max-backlog', '262144'], quarantineSmall());
+  try {
+    await cutOnceBehind(s, 262144);
+  } finally {
+    await s.stop();
   }
 });
+
+test('the default backlog limit is 1 MiB', async () => {
+  const s = await startServer(QUIET, quarantineSmall());
+  try {
+    assert.equal((await scrape(s)).get('cafe_config_limit{name="sse_max_backlog"}'), 1048576);
+    await cutOnceBehind(s, 1048576);
+  } finally {
+    await s.stop();
+  }
+});
+
+// Under ASan, freed memory waits in a 256 MiB quarantine and reads as RSS.
+function quarantineSmall() {
+  const asan = process.env.ASAN_OPTIONS;
+  return { ASAN_OPTIONS: `${asan ? asan + ':' : ''}quarantine_size_mb=16` };
+}

@@ -3,6 +3,7 @@
 // wait=0 have time to be observed; timing tables live in orders_timing.test.mjs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import net from 'node:net';
 import { startServer, request, waitFor } from '../lib/server.mjs';
 
@@ -225,6 +226,29 @@ test('GET /orders: limit defaults to 50 and is capped at 1000', async () => {
   } finally { await s.stop(); }
 });
 
+test('--max-orders: the book keeps the newest N; older ones are forgotten (404) and the list holds N', async () => {
+  // Breakage caught: --max-orders ignored (GET /orders/1 still answered).
+  const s = await startServer(['--time-scale', '0.001', '--max-orders', '2']);
+  try {
+    const ids = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await request(s.url + '/order', { method: 'POST', body: { item: 'latte' } });
+      assert.equal(r.status, 201);
+      ids.push(r.json.id);
+    }
+    assert.deepEqual(ids, [1, 2, 3]);
+    const gone = await request(s.url + '/orders/1');
+    assert.equal(gone.status, 404);
+    assert.match(gone.json.detail, /keeps the most recent 2 orders/);
+    assert.equal((await request(s.url + '/orders/1', { method: 'DELETE' })).status, 404);
+    for (const id of [2, 3]) assert.equal((await request(`${s.url}/orders/${id}`)).json.id, id);
+    const list = await request(s.url + '/orders?limit=1000');
+    assert.deepEqual(list.json.orders.map((o) => o.id), [3, 2]);
+  } finally {
+    await s.stop();
+  }
+});
+
 test('POST /orders gathers: 200 with every order in request order', async () => {
   const r = await post('/orders', { orders: [{ item: 'drip' }, { item: 'latte', flavour: 'vanilla' }], mode: 'thread' });
   assert.equal(r.status, 200);
@@ -233,15 +257,54 @@ test('POST /orders gathers: 200 with every order in request order', async () => 
   assert.ok(r.json.orders[0].id < r.json.orders[1].id);
 });
 
-test('POST /orders streams NDJSON as each completes (Accept or ?stream=1)', async () => {
-  for (const [path, headers] of [['/orders', { Accept: 'application/x-ndjson' }], ['/orders?stream=1', {}]]) {
-    const r = await post(path, { orders: [{ item: 'lunch' }, { item: 'latte' }] }, headers);
-    assert.equal(r.status, 200);
-    assert.match(r.headers['content-type'], /application\/x-ndjson/);
-    assert.equal(r.headers['transfer-encoding'], 'chunked');
-    const lines = r.body.trim().split('\n').map((l) => JSON.parse(l));
-    assert.deepEqual(lines.map((o) => o.item), ['latte', 'lunch'], 'as completed, not request order');
-    assert.ok(lines.every((o) => o.status === 'ready'));
+// POSTs a batch and resolves with the response head and each NDJSON line
+// with the time (ms after the request was sent) at which it arrived.
+function ndjsonLines(target, body, headers) {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const req = http.request(target, { method: 'POST', agent: false, headers }, (res) => {
+      const lines = [];
+      let buf = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => {
+        buf += d;
+        let nl;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          lines.push({ at: performance.now() - t0, order: JSON.parse(buf.slice(0, nl)) });
+          buf = buf.slice(nl + 1);
+        }
+      });
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, lines, rest: buf }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+test('POST /orders streams NDJSON: each line leaves when its order is ready (Accept or ?stream=1)', async () => {
+  // A lunch (1 s at this scale) and a latte (0.5 s). Breakage caught: lines
+  // held back and written, in completion order, when the batch ends (the
+  // body alone cannot tell: the latte's line must arrive well before the
+  // lunch's -- 500 ms ideally, 100 ms at least on a loaded machine; held
+  // back, both come in one write).
+  const s = await startServer(['--time-scale', '0.1']);
+  try {
+    for (const [path, headers] of [['/orders', { Accept: 'application/x-ndjson' }], ['/orders?stream=1', {}]]) {
+      const r = await ndjsonLines(s.url + path, { orders: [{ item: 'lunch' }, { item: 'latte' }] }, headers);
+      assert.equal(r.status, 200);
+      assert.match(r.headers['content-type'], /application\/x-ndjson/);
+      assert.equal(r.headers['transfer-encoding'], 'chunked');
+      assert.equal(r.rest, '', 'every line ends in a newline');
+      assert.deepEqual(r.lines.map((l) => l.order.item), ['latte', 'lunch'], 'as completed, not request order');
+      assert.ok(r.lines.every((l) => l.order.status === 'ready'));
+      const [latte, lunch] = r.lines.map((l) => l.at);
+      assert.ok(latte >= 500 * 0.95, `the latte's line came at ${latte.toFixed(0)} ms, before the latte was ready`);
+      assert.ok(lunch - latte >= 100, `the latte's line came at ${latte.toFixed(0)} ms, the lunch's at ` +
+        `${lunch.toFixed(0)} ms: held back until the batch ended?`);
+    }
+  } finally {
+    await s.stop();
   }
 });
 
@@ -291,11 +354,11 @@ test('limits: over max-brews -> 503 + Retry-After; over max-queue (thread) -> 50
     assert.equal((await p('/order?wait=0', { item: 'latte' })).status, 202);
     const busy = await p('/order?wait=0', { item: 'latte' });
     assert.equal(busy.status, 503);
-    assert.ok(busy.headers['retry-after']);
+    assert.equal(busy.headers['retry-after'], '1');
     assert.match(busy.json.detail, /at most 2/);
     const batch = await p('/orders?wait=0', { orders: [{ item: 'latte' }] });
     assert.equal(batch.status, 503);
-    assert.ok(batch.headers['retry-after']);
+    assert.equal(batch.headers['retry-after'], '1');
   } finally { await s.stop(); }
   const t = await startServer(['--time-scale', '0.5', '--max-queue', '1', '--baristas', '1']);
   try {
@@ -306,7 +369,7 @@ test('limits: over max-brews -> 503 + Retry-After; over max-queue (thread) -> 50
     await sleep(100);
     const full = await p({ item: 'lunch' });
     assert.equal(full.status, 503);
-    assert.ok(full.headers['retry-after']);
+    assert.equal(full.headers['retry-after'], '1');
     assert.match(full.json.detail, /barista/);
   } finally { await t.stop(); }
   // A batch is admitted whole: its first lunch filling the barista queue

@@ -28,6 +28,17 @@ function near(ms, ideal, what) {
   assert.ok(ms <= ideal * 1.25 + SLACK, `${what}: ${ms.toFixed(0)} ms is far above the ideal ${ideal} ms`);
 }
 
+// The ceilings above admit a sync time for an async ideal (drip: 4 vs 6), so
+// the modes are told apart by their ratio, measured in one run: fast/slow
+// must sit below the midpoint between the ideal ratio and 1. A delay that a
+// loaded machine adds to both (up to the slow ideal itself) keeps it there;
+// a mode that runs its waits one after another does not (ratio 1).
+function fasterThan(fastMs, slowMs, fastIdeal, slowIdeal, what) {
+  const bound = (fastIdeal / slowIdeal + 1) / 2;
+  assert.ok(fastMs / slowMs < bound, `${what}: ${fastMs.toFixed(0)} ms vs ${slowMs.toFixed(0)} ms, ratio ` +
+    `${(fastMs / slowMs).toFixed(2)} (ideal ${(fastIdeal / slowIdeal).toFixed(2)}, bound ${bound.toFixed(2)})`);
+}
+
 test('two customers: coffees brew together in async (~5), one after another in sync (~10)', async () => {
   const two = (mode) => timed(() => Promise.all([order(mode, 'latte'), order(mode, 'cappuccino')]));
   const a = await two('async');
@@ -37,13 +48,16 @@ test('two customers: coffees brew together in async (~5), one after another in s
   near(a.ms, 5 * U, 'async two coffees');
   near(t.ms, 5 * U, 'thread two coffees');
   near(s.ms, 10 * U, 'sync two coffees');
-  assert.ok(s.ms / a.ms > 1.5, `sync/async = ${(s.ms / a.ms).toFixed(2)}, expected ~2`);
+  fasterThan(a.ms, s.ms, 5, 10, 'two coffees async vs sync');
+  fasterThan(t.ms, s.ms, 5, 10, 'two coffees thread vs sync');
   console.log(`Serving 2 customers took ${(a.ms / U).toFixed(2)} (async) / ${(s.ms / U).toFixed(2)} (sync) / ${(t.ms / U).toFixed(2)} (thread) recipe seconds`);
 });
 
 test('pourover: 4 async/thread, 6 sync (its hands-on brew waits for both waits)', async () => {
+  const took = {};
   for (const [mode, ideal] of [['async', 4], ['thread', 4], ['sync', 6]]) {
     const { r, ms } = await timed(() => order(mode, 'pourover'));
+    took[mode] = ms;
     assert.equal(r.status, 201);
     near(ms, ideal * U, `pourover ${mode}`);
     near(r.json.elapsed_ms, ideal * U, `pourover ${mode} elapsed_ms`);
@@ -52,19 +66,29 @@ test('pourover: 4 async/thread, 6 sync (its hands-on brew waits for both waits)'
     if (mode === 'sync') assert.ok(grind.start_ms >= boil.end_ms, 'sync runs one step at a time');
     else assert.ok(grind.start_ms < U, `${mode}: grinding starts with boiling`);
   }
+  fasterThan(took.async, took.sync, 4, 6, 'pourover async vs sync');
+  fasterThan(took.thread, took.sync, 4, 6, 'pourover thread vs sync');
 });
 
-test('drip: 4 async, 6 sync (all waiting steps)', async () => {
-  for (const [mode, ideal] of [['async', 4], ['sync', 6]]) {
+test('drip: 4 async, 6 sync (all waiting steps): told apart by their ratio', async () => {
+  // Breakage caught: async running its waits one after another (6, like
+  // sync); 1.25 x 4 + slack admitted that.
+  const took = {};
+  for (const [mode, ideal] of [['async', 4], ['thread', 4], ['sync', 6]]) {
     const { r, ms } = await timed(() => order(mode, 'drip'));
     assert.equal(r.status, 201);
     near(ms, ideal * U, `drip ${mode}`);
+    took[mode] = ms;
   }
+  fasterThan(took.async, took.sync, 4, 6, 'drip async vs sync');
+  fasterThan(took.thread, took.sync, 4, 6, 'drip thread vs sync');
 });
 
 test('lunch: 10 async/thread (gather starts the timers before the avocado), 15 sync', async () => {
+  const took = {};
   for (const [mode, ideal] of [['async', 10], ['thread', 10], ['sync', 15]]) {
     const { r, ms } = await timed(() => order(mode, 'lunch'));
+    took[mode] = ms;
     assert.equal(r.status, 201);
     near(ms, ideal * U, `lunch ${mode}`);
     const byName = Object.fromEntries(r.json.steps.map((s) => [s.name, s]));
@@ -76,6 +100,8 @@ test('lunch: 10 async/thread (gather starts the timers before the avocado), 15 s
       assert.ok(byName.peel_avocado.start_ms >= byName.heat_meatloaf.end_ms);
     }
   }
+  fasterThan(took.async, took.sync, 10, 15, 'lunch async vs sync');
+  fasterThan(took.thread, took.sync, 10, 15, 'lunch thread vs sync');
 });
 
 // A probe request while a lunch is being made: its latency is how long the

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { startServer, request } from '../lib/server.mjs';
+import { startServer, request, scrape, waitFor, DEADLINE_SLACK_MS } from '../lib/server.mjs';
 
 test('brews placed with ?wait=0 finish before the process exits', async () => {
   const s = await startServer(['--time-scale', '0.1']); // a latte: 0.5 s
@@ -51,4 +51,19 @@ test('a request arriving on an idle keep-alive connection during the drain is an
   assert.match(got, /^HTTP\/1\.1 503 /, 'answered (healthz says draining)');
   assert.match(got, /Connection: close/);
   assert.equal((await stopped).code, 0);
+});
+
+test('after the drain timeout the process exits at once, even with a hands-on step in a barista\'s hands', async () => {
+  // The drain timeout bounds the exit. Fails today: the exit waits for the
+  // barista to finish the step it holds (a lunch's 2 s avocado here; a
+  // --menu step may last an hour), as the threads are joined mid-step.
+  const s = await startServer(['--drain-timeout-ms', '300']);
+  const waiting = request(`${s.url}/thread/order`, { method: 'POST', body: { item: 'lunch' } });
+  await waitFor(async () => (await scrape(s)).get('cafe_workers_busy') === 1, 3000, 'the avocado in hand');
+  const t0 = performance.now();
+  const { code } = await s.stop('SIGTERM');
+  const ms = performance.now() - t0;
+  assert.equal(code, 0);
+  assert.equal((await waiting).status, 503);
+  assert.ok(ms <= 300 + DEADLINE_SLACK_MS, `exit ${ms.toFixed(0)} ms after SIGTERM, with a 300 ms drain timeout`);
 });

@@ -1,16 +1,19 @@
 // Starts the real cafe-server on a free port and talks to it over real sockets.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import net from 'node:net';
 import http from 'node:http';
 import path from 'node:path';
+import fs from 'node:fs';
 
 export const SOURCE_DIR = process.env.CAFE_SOURCE_DIR || process.cwd();
 export const SERVER_BIN = process.env.CAFE_SERVER_BIN || path.join(SOURCE_DIR, 'build/cafe-server');
 
-// Resolves once the server printed "listening on http://HOST:PORT".
-export function startServer(args = [], env = {}) {
+// Resolves once the server printed "listening on http://HOST:PORT". wrap:
+// a command that execs the server (e.g. ['prlimit', '--nofile=512', '--']).
+export function startServer(args = [], env = {}, { wrap = [] } = {}) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(SERVER_BIN, ['--port', '0', ...args], {
+    const argv = [...wrap, SERVER_BIN, '--port', '0', ...args];
+    const proc = spawn(argv[0], argv.slice(1), {
       cwd: SOURCE_DIR,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -51,9 +54,18 @@ export function stopServer(server, signal = 'SIGTERM', { allowFailure = false } 
   };
   if (server.exited) return Promise.resolve(server.exited).then(check);
   return new Promise((resolve) => {
-    server.proc.once('exit', (code, sig) => resolve({ code, signal: sig }));
+    // 'close', not 'exit': by then stderr has been read to its end.
+    server.proc.once('close', (code, sig) => resolve({ code, signal: sig }));
     server.proc.kill(signal);
   }).then(check);
+}
+
+// Deadlines are checked against what they should be, with room for a loaded
+// machine or ASan to fire a timer late -- never early.
+export const DEADLINE_SLACK_MS = 1000;
+export function assertAtDeadline(ms, deadline, what) {
+  if (ms < deadline * 0.95) throw new Error(`${what}: after ${ms.toFixed(0)} ms, before its ${deadline} ms deadline`);
+  if (ms > deadline + DEADLINE_SLACK_MS) throw new Error(`${what}: after ${ms.toFixed(0)} ms, long past its ${deadline} ms deadline`);
 }
 
 export async function waitFor(cond, ms = 5000, what = 'condition') {
@@ -149,4 +161,101 @@ export function request(url, { method = 'GET', headers = {}, body, agent = false
     if (body !== undefined) req.write(typeof body === 'string' ? body : JSON.stringify(body));
     req.end();
   });
+}
+
+// GET /metrics as {"name{labels}" => value} for every sample line.
+export function parseMetrics(text) {
+  const out = new Map();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const i = line.lastIndexOf(' ');
+    out.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return out;
+}
+
+export async function scrape(server) {
+  return parseMetrics((await request(server.url + '/metrics')).body);
+}
+
+// Whether the server under test is built with AddressSanitizer (its memory
+// figures are larger: quarantine, shadow, redzones).
+export function serverIsAsan() {
+  const r = spawnSync('ldd', [SERVER_BIN], { encoding: 'utf8' });
+  return /libasan/.test(r.stdout || '');
+}
+
+// VmRSS of a process, KiB.
+export function rssKiB(pid) {
+  const m = /^VmRSS:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}
+
+// The kernel's view of the TCP sockets on 127.0.0.1 (/proc/net/tcp): one
+// {localPort, remotePort, state, txQueue, rxQueue} per socket. txQueue is what
+// the socket holds that the peer has not acknowledged (sent or not), rxQueue
+// what arrived and was not read.
+export function tcpSockets() {
+  const out = [];
+  for (const line of fs.readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 5) continue;
+    const [tx, rx] = f[4].split(':').map((h) => parseInt(h, 16));
+    out.push({
+      localPort: parseInt(f[1].split(':')[1], 16),
+      remotePort: parseInt(f[2].split(':')[1], 16),
+      state: parseInt(f[3], 16),
+      txQueue: tx,
+      rxQueue: rx,
+    });
+  }
+  return out;
+}
+
+// Bytes the kernel holds for one connection, both ends: what the server's
+// socket has not had acknowledged plus what the client's has not read.
+export function kernelHeld(serverPort, clientPort) {
+  let held = 0;
+  for (const s of tcpSockets()) {
+    if (s.localPort === serverPort && s.remotePort === clientPort) held += s.txQueue;
+    if (s.localPort === clientPort && s.remotePort === serverPort) held += s.rxQueue;
+  }
+  return held;
+}
+
+// A client with a small receive buffer that stops reading once the greeting
+// of target has arrived (tests/lib/stalled_client.c; count requests are
+// pipelined, the first answer read up to mark). Resolves with
+// {read, port, rcvbuf, close()}: read is what it took off the socket.
+export function stalledClient(port, rcvbuf, target = '/events', mark, count = 1) {
+  const bin = process.env.CAFE_STALLED_CLIENT_BIN || path.join(SOURCE_DIR, 'build/tests/stalled_client');
+  return new Promise((resolve, reject) => {
+    const args = [String(port), String(rcvbuf), target, mark ?? ': connected\n\n', String(count)];
+    const proc = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '', err = '';
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const nl = out.indexOf('\n');
+      if (nl < 0) return;
+      const info = JSON.parse(out.slice(0, nl));
+      const exited = new Promise((r) => proc.once('exit', r));
+      resolve({ ...info, close: () => { proc.stdin.end(); return exited; } });
+    });
+    proc.stderr.on('data', (d) => { err += d; });
+    proc.on('error', reject);
+    proc.on('exit', (code) => { if (!out.includes('\n')) reject(new Error(`stalled_client exited ${code}: ${err}`)); });
+  });
+}
+
+// The status of GET path on a fresh connection (undefined: no answer).
+export async function probeStatus(port, path = '/healthz') {
+  const raw = `GET ${path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n`;
+  const { data } = await rawExchange(port, raw, { idleMs: 500 });
+  return parseResponses(data)[0]?.status;
+}
+
+// The TCP state of the server's end of a connection (/proc/net/tcp: 1 is
+// ESTABLISHED), or 0 when that socket is gone.
+export function serverSideState(serverPort, clientPort) {
+  return tcpSockets().find((s) => s.localPort === serverPort && s.remotePort === clientPort)?.state ?? 0;
 }

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Graceful shutdown under load: SIGTERM while 16 keep-alive clients place
 # orders in every mode (and cancel some). Passes when
-#   - the server exits 0 within the drain timeout (plus a little),
+#   - the server exits 0 in under 2 s (the README's claim; 3 s under ASan),
 #   - no response is cut short (partial = 0),
 #   - every request the server handled (its access log) got its complete
 #     response at the client, so a request that went unanswered is one the
@@ -35,8 +35,15 @@ logged=$(grep -c ' access ' "$CAFE_TMP/server.err" || true)
 aborted=$(grep ' access ' "$CAFE_TMP/server.err" | grep -c '" 499 ' || true)
 echo "server handled $logged requests ($aborted aborted); the client got $complete complete responses, $(get unanswered) unanswered, $(get refused) connections refused"
 
+# The README's figure: exit in under 2 s (the brews in flight are under
+# 0.75 s, the idle connections' grace 0.5 s; measured 0.85-1.2 s, on a loaded
+# machine too). ASan slows the loop (measured up to 1.9 s): 3 s there.
+# Breakage caught: the drain waiting for more than it must (the old bound,
+# the drain timeout + 2 s, admitted 10 s).
+limit_ms=2000
+cafe_is_asan && limit_ms=3000
 fail=0
-[ "$CAFE_STOP_MS" -le $((drain_ms + 2000)) ] || { echo "FAIL: exit took longer than the drain timeout"; fail=1; }
+[ "$CAFE_STOP_MS" -le "$limit_ms" ] || { echo "FAIL: exit took ${CAFE_STOP_MS} ms (at most $limit_ms)"; fail=1; }
 [ "$(get partial)" = 0 ] || { echo "FAIL: responses cut short"; fail=1; }
 [ "$aborted" = 0 ] || { echo "FAIL: the server saw clients vanish (499)"; fail=1; }
 [ "$logged" = "$complete" ] || { echo "FAIL: handled $logged but answered $complete"; fail=1; }

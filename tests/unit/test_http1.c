@@ -331,6 +331,29 @@ static void idle_deadline(void **state)
     assert_int_equal(stats.open_connections, 0);
 }
 
+/* A client still reading its answers is not idle: while output waits, the
+ * idle deadline does not cut it (the write timeout judges it), and once the
+ * output is read it is idle again (breaks if the idle deadline closes a
+ * connection with output pending: a slow reader cut at the idle timeout). */
+static void slow_reader_is_not_idle(void **state)
+{
+    struct sock *s = connect_client();
+    s->room = 0;
+    fake_send(s, GET("/big"));
+    fake_run(base);
+    for (int i = 0; i < 4; i++) { /* 4 idle periods, a little read in each */
+        fake_advance(base, IDLE_MS);
+        assert_false(s->closed);
+        fake_make_room(s, 1024);
+        fake_run(base);
+    }
+    fake_make_room(s, SIZE_MAX);
+    fake_run(base);
+    free(expect_responses(s, 1));
+    fake_advance(base, 2 * IDLE_MS);
+    assert_true(s->closed);
+}
+
 /* The header deadline is a total from the first byte: bytes that trickle in
  * never push it back (breaks if every byte re-arms it: slowloris). */
 static void header_deadline_is_total(void **state)
@@ -636,6 +659,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(backpressure, setup, teardown),
         cmocka_unit_test_setup_teardown(input_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(idle_deadline, setup, teardown),
+        cmocka_unit_test_setup_teardown(slow_reader_is_not_idle, setup, teardown),
         cmocka_unit_test_setup_teardown(header_deadline_is_total, setup, teardown),
         cmocka_unit_test_setup_teardown(body_deadline, setup, teardown),
         cmocka_unit_test_setup_teardown(abort_while_pending, setup, teardown),
