@@ -15,18 +15,20 @@ struct options {
     char host[256];
     int port;
     char static_dir[4096];
-    char menu_path[4096];           /* "" = the built-in menu */
-    double time_scale;              /* real seconds per recipe second */
-    unsigned baristas;              /* worker threads for hands-on steps in thread mode */
-    unsigned max_orders;            /* order book keeps the most recent N */
-    unsigned max_brews;             /* brews in flight -> 503 above */
-    unsigned max_queue;             /* barista queue depth -> 503 above */
-    unsigned max_batch;             /* orders in one POST /orders -> 422 above */
-    unsigned slow_callback_ms;      /* warn when one callback holds the loop longer */
-    bool timeline;                  /* record the loop timeline (docs/timeline.md) */
-    unsigned timeline_threshold_ms; /* its blocks: sections at least this long */
-    size_t sse_max_backlog;         /* bytes a stalled event subscriber may queue */
-    unsigned sse_heartbeat_ms;      /* ": ping" comment interval on event streams */
+    char menu_path[4096];      /* "" = the built-in menu */
+    double time_scale;         /* real seconds per recipe second */
+    unsigned baristas;         /* worker threads for hands-on steps in thread mode */
+    unsigned max_orders;       /* order book keeps the most recent N */
+    unsigned max_brews;        /* brews in flight -> 503 above */
+    unsigned max_queue;        /* barista queue depth -> 503 above */
+    unsigned max_batch;        /* orders in one POST /orders -> 422 above */
+    unsigned slow_callback_ms; /* warn when one callback holds the loop longer */
+    size_t sse_max_backlog;    /* bytes a stalled event subscriber may queue */
+    unsigned sse_heartbeat_ms; /* ": ping" comment interval on event streams */
+    /* The loop timeline (docs/timeline.md): on, and the shortest section it
+     * keeps as a block. */
+    bool timeline;
+    unsigned timeline_threshold_ms;
     enum log_format log_format;
     bool access_log;
     struct server_limits limits;

@@ -32,13 +32,14 @@ struct request;
 struct sse_hub;
 
 struct sse_hub_config {
-    size_t max_backlog;             /* bytes of events one subscriber may lag before it is cut */
-    unsigned ring_size;             /* events kept for Last-Event-ID resume */
-    unsigned heartbeat_ms;          /* ": ping" comment interval (0: none) */
-    unsigned flush_ms;              /* batching window; 0 = the next loop turn */
-    unsigned retry_ms;              /* reconnection delay advertised to EventSource (0: none) */
-    int real_precision;             /* significant digits of JSON reals (0: jansson's 17) */
-    struct loop_timeline *timeline; /* each flush is a section of it ("SSE flush"); NULL: none */
+    size_t max_backlog;    /* bytes of events one subscriber may lag before it is cut */
+    unsigned ring_size;    /* events kept for Last-Event-ID resume */
+    unsigned heartbeat_ms; /* ": ping" comment interval (0: none) */
+    unsigned flush_ms;     /* batching window; 0 = the next loop turn */
+    unsigned retry_ms;     /* reconnection delay advertised to EventSource (0: none) */
+    int real_precision;    /* significant digits of JSON reals (0: jansson's 17) */
+    /* Each flush is a section of it ("SSE flush"); NULL: none. */
+    struct loop_timeline *timeline;
 };
 
 struct sse_hub_stats {
