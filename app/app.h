@@ -103,6 +103,11 @@ void cafe_app_drain_timeout(struct app *app); /* cancel what still brews, answer
 void cafe_app_free(struct app *app);
 
 /* Observability wiring (app/wire_observe.c): metrics, event stream, loop lag. */
+/* The loop timeline (ctx.timeline), before the engine and the café that
+ * record into it: lane 0 the loop, one lane per barista; NULL with
+ * --timeline=off. Freed by observe_timeline_free() after the café. */
+void observe_timeline_new(struct app *app);
+void observe_timeline_free(struct app *app);
 int observe_app_init(struct app *app);
 void observe_app_drain_begin(struct app *app); /* end event streams, stop the timers */
 void observe_on_request_done(struct request *req, uint64_t duration_ns, void *app);

@@ -6,6 +6,7 @@
 
 #include "app/app.h"
 #include "base/clock.h"
+#include "base/loop_timeline.h"
 #include "cafe/cafe.h"
 #include "server/server.h"
 #include "server/sse_hub.h"
@@ -184,15 +185,25 @@ static void publish_stats(struct app *app, double secs)
     sse_hub_publish(app->ctx.events, "stats", data, 0);
 }
 
-/* Each period: the summary to whoever listens (a period nobody saw is not
- * worth keeping for a resume), then a fresh window. */
+/* Each period: the summary and the loop timeline's batch to whoever listens
+ * (a period nobody saw is not worth keeping for a resume; the timeline's
+ * next batch then covers it, up to a minute, docs/timeline.md), then a
+ * fresh window. */
 static void on_stats_timer(evutil_socket_t fd, short what, void *arg)
 {
+    static const struct timeline_label label = {"stats events", NULL, 0};
     struct app *app = arg;
-    uint64_t now = clock_ns();
-    if (sse_hub_subscriber_count(app->ctx.events) > 0)
+    struct loop_timeline *tl = app->ctx.timeline;
+    uint64_t now = loop_timeline_enter(tl);
+    if (!now)
+        now = clock_ns();
+    if (sse_hub_subscriber_count(app->ctx.events) > 0) {
         publish_stats(app, stats_window_seconds(&app->stats, now));
+        if (tl)
+            sse_hub_publish(app->ctx.events, "timeline", loop_timeline_take_batch(tl, now), 0);
+    }
     stats_window_restart(&app->stats, now);
+    loop_timeline_leave(tl, now, 0, &label);
 }
 
 void event_bridge_init(struct app *app)
@@ -204,6 +215,7 @@ void event_bridge_init(struct app *app)
     cfg.ring_size = EVENT_RING;
     cfg.flush_ms = SSE_FLUSH_MS;
     cfg.real_precision = 6; /* rates and milliseconds: 6 digits say it all */
+    cfg.timeline = app->ctx.timeline;
     app->ctx.events = sse_hub_new(app->base, &cfg);
     app->ctx.events_catch_up = on_events_catch_up;
     app->ctx.events_arg = app;

@@ -160,6 +160,7 @@ int main(int argc, char **argv)
     if (!app.ctx.static_files)
         log_warn("no static/ directory found: the dashboard is not served (see --static-dir)");
 
+    observe_timeline_new(&app); /* the engine and the café record into it */
     struct server_hooks hooks = {
         .name = "cafe-server",
         .routes = cafe_routes,
@@ -169,6 +170,7 @@ int main(int argc, char **argv)
         .on_drain_begin = on_drain_begin,
         .on_drain_timeout = on_drain_timeout,
         .busy = cafe_busy,
+        .timeline = app.ctx.timeline,
     };
     app.ctx.server = server_new(app.base, &opts.limits, &hooks);
     if (!app.ctx.server || cafe_app_init(&app) < 0 || observe_app_init(&app) < 0)
@@ -201,6 +203,7 @@ int main(int argc, char **argv)
     server_free(app.ctx.server);
     observe_app_free(&app);
     cafe_app_free(&app);
+    observe_timeline_free(&app); /* after the baristas, which record into it */
     free(app.ctx.menu_json);
     static_files_free(app.ctx.static_files);
     log_stop();

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/loop_timeline.h"
 #include "server/sse_hub.h"
 
 enum opt_type { OPT_STRING, OPT_INT, OPT_UINT, OPT_SIZE, OPT_DOUBLE, OPT_BOOL, OPT_LOG_FORMAT };
@@ -54,6 +55,10 @@ static const struct opt opts[] = {
      "orders in one POST /orders (422 above)"},
     {"slow-callback-ms", OPT_UINT, O(slow_callback_ms), 0, 3600000, LIMIT, "MS",
      "warn when a callback holds the loop longer (0: off)"},
+    {"timeline", OPT_BOOL, O(timeline), 0, 0, SETTING, NULL,
+     "record what holds the loop and the baristas: GET /timeline, timeline events"},
+    {"timeline-threshold-ms", OPT_UINT, O(timeline_threshold_ms), 0, 60000, SETTING, "MS",
+     "the loop timeline keeps sections at least this long (shorter: busy time only)"},
     {"sse-max-backlog", OPT_SIZE, O(sse_max_backlog), 1024, 1e9, LIMIT, "BYTES",
      "bytes an event-stream subscriber may fall behind before it is cut"},
     {"sse-heartbeat-ms", OPT_UINT, O(sse_heartbeat_ms), 10, 3600000, LIMIT, "MS",
@@ -102,6 +107,8 @@ static void defaults(struct options *o)
     o->max_queue = 1000;
     o->max_batch = 100;
     o->slow_callback_ms = 100;
+    o->timeline = true;
+    o->timeline_threshold_ms = LOOP_TIMELINE_THRESHOLD_NS_DEFAULT / 1000000;
     o->log_format = LOG_TEXT;
     o->access_log = true;
     o->log_flush_ms = LOG_FLUSH_MS_DEFAULT;

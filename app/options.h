@@ -25,6 +25,10 @@ struct options {
     unsigned slow_callback_ms; /* warn when one callback holds the loop longer */
     size_t sse_max_backlog;    /* bytes a stalled event subscriber may queue */
     unsigned sse_heartbeat_ms; /* ": ping" comment interval on event streams */
+    /* The loop timeline (docs/timeline.md): on, and the shortest section it
+     * keeps as a block. */
+    bool timeline;
+    unsigned timeline_threshold_ms;
     enum log_format log_format;
     bool access_log;
     unsigned log_flush_ms;   /* a log line waits at most this long in memory */

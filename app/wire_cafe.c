@@ -25,6 +25,7 @@ int cafe_app_init(struct app *app)
         .max_orders = o->max_orders,
         .max_brews = o->max_brews,
         .max_queue = o->max_queue,
+        .timeline = app->ctx.timeline,
     };
     app->ctx.cafe = cafe_new(app->base, app->menu, &cfg);
     app->ctx.menu = app->menu;

@@ -4,8 +4,33 @@
  * them in order and hands each finished request to those that count it. */
 #include "app/app.h"
 #include "base/clock.h"
+#include "base/loop_timeline.h"
 #include "server/request.h"
 #include "server/router.h"
+
+void observe_timeline_new(struct app *app)
+{
+    static const char *const tags[] = {[BREW_TAG(MODE_SYNC)] = "sync",
+                                       [BREW_TAG(MODE_ASYNC)] = "async",
+                                       [BREW_TAG(MODE_THREAD)] = "thread"};
+    const struct options *o = app->options;
+    if (!o->timeline)
+        return;
+    struct loop_timeline_config cfg;
+    loop_timeline_config_default(&cfg);
+    cfg.lanes = 1 + o->baristas;
+    cfg.threshold_ns = (uint64_t)o->timeline_threshold_ms * 1000000u;
+    cfg.slow_ns = (uint64_t)o->slow_callback_ms * 1000000u;
+    cfg.tag_names = tags;
+    cfg.ntags = sizeof(tags) / sizeof(tags[0]);
+    app->ctx.timeline = loop_timeline_new(&cfg);
+}
+
+void observe_timeline_free(struct app *app)
+{
+    loop_timeline_free(app->ctx.timeline);
+    app->ctx.timeline = NULL;
+}
 
 int observe_app_init(struct app *app)
 {

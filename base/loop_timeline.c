@@ -34,9 +34,20 @@ struct lane {
     char name[LOOP_TIMELINE_LANE_NAME_MAX];
 };
 
+/* The loop thread's open sections (loop_timeline_enter): how deep, and what
+ * names the outermost so far. */
+struct open_sections {
+    unsigned depth;
+    bool named;
+    uint64_t named_ns;
+    uint8_t tag;
+    struct timeline_label label;
+};
+
 struct loop_timeline {
     struct loop_timeline_config cfg;
-    uint64_t epoch_ns; /* clock_ns() when epoch_unix_us was read: maps one to the other */
+    struct open_sections open; /* lane 0 only: the loop thread's */
+    uint64_t epoch_ns;         /* clock_ns() when epoch_unix_us was read: maps one to the other */
     int64_t epoch_unix_us;
     uint64_t batch_from_ns; /* take_batch: the previous call's now */
     struct lane lanes[];
@@ -152,6 +163,45 @@ bool loop_timeline_record(struct loop_timeline *tl, unsigned lane, uint64_t star
     return keep;
 }
 
+uint64_t loop_timeline_enter(struct loop_timeline *tl)
+{
+    if (!tl)
+        return 0;
+    if (tl->open.depth++ == 0)
+        tl->open.named = false;
+    return clock_ns();
+}
+
+void loop_timeline_note(struct loop_timeline *tl, uint64_t dur_ns, uint8_t tag,
+                        const struct timeline_label *label)
+{
+    struct open_sections *o = tl ? &tl->open : NULL;
+    if (!o || !o->depth || (o->named && dur_ns < o->named_ns))
+        return;
+    *o = (struct open_sections){
+        .depth = o->depth, .named = true, .named_ns = dur_ns, .tag = tag, .label = *label};
+}
+
+void loop_timeline_leave(struct loop_timeline *tl, uint64_t start_ns, uint8_t tag,
+                         const struct timeline_label *label)
+{
+    if (!tl)
+        return;
+    uint64_t end_ns = clock_ns();
+    struct open_sections *o = &tl->open;
+    if (o->depth > 1) {
+        o->depth--;
+        loop_timeline_note(tl, end_ns - start_ns, tag, label);
+        return;
+    }
+    o->depth = 0;
+    if (o->named) {
+        tag = o->tag;
+        label = &o->label;
+    }
+    loop_timeline_record(tl, LOOP_TIMELINE_LOOP, start_ns, end_ns, tag, label);
+}
+
 static uint64_t oldest_kept(const struct loop_timeline *tl, const struct lane *ln)
 {
     return ln->head > tl->cfg.capacity ? ln->head - tl->cfg.capacity : 0;
@@ -252,13 +302,21 @@ static int64_t floor_div(int64_t a, int64_t b)
 /* What the renderers share: the span's origin and the lane being filled. */
 struct render {
     const struct loop_timeline *tl;
-    int64_t t0_ns; /* the clock_ns() instant of t0_ms: every *_us counts from it */
+    int64_t t0_unix_us; /* t0_ms in us: every *_us counts from it */
     json_t *blocks;
 };
 
+/* The unix microsecond of a clock_ns() instant: the same in every rendering,
+ * whatever its origin, so that one block sent twice (a GET /timeline and a
+ * batch) is the same block to the page. */
+static int64_t unix_us(const struct loop_timeline *tl, uint64_t ns)
+{
+    return tl->epoch_unix_us + floor_div((int64_t)ns - (int64_t)tl->epoch_ns, 1000);
+}
+
 static json_int_t offset_us(const struct render *r, uint64_t ns)
 {
-    return (json_int_t)floor_div((int64_t)ns - r->t0_ns, 1000);
+    return (json_int_t)(unix_us(r->tl, ns) - r->t0_unix_us);
 }
 
 static void block_append(const struct timeline_block *b, void *arg)
@@ -281,11 +339,9 @@ static json_t *render_head(struct render *r, const struct loop_timeline *tl, uin
                            uint64_t to_ns)
 {
     /* t0_ms: the unix millisecond holding from_ns, so from_us is 0..999 */
-    int64_t from_unix_us =
-        tl->epoch_unix_us + floor_div((int64_t)from_ns - (int64_t)tl->epoch_ns, 1000);
-    int64_t t0_ms = floor_div(from_unix_us, 1000);
+    int64_t t0_ms = floor_div(unix_us(tl, from_ns), 1000);
     r->tl = tl;
-    r->t0_ns = (int64_t)from_ns - (from_unix_us - t0_ms * 1000) * 1000;
+    r->t0_unix_us = t0_ms * 1000;
     return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:[]}", "t0_ms", (json_int_t)t0_ms, "from_us",
                      offset_us(r, from_ns), "to_us", offset_us(r, to_ns), "threshold_us",
                      (json_int_t)(tl->cfg.threshold_ns / 1000), "slow_us",
@@ -343,8 +399,11 @@ json_t *loop_timeline_take_batch(struct loop_timeline *tl, uint64_t now_ns)
         json_t *lane = lane_head(ln, i, &r);
         uint64_t first = oldest_kept(tl, ln) > ln->sent ? oldest_kept(tl, ln) : ln->sent;
         json_object_set_new(lane, "dropped", json_integer((json_int_t)(first - ln->sent)));
-        for (uint64_t seq = first; seq < ln->head; seq++)
-            block_append(&ln->ring[seq % tl->cfg.capacity], &r);
+        for (uint64_t seq = first; seq < ln->head; seq++) {
+            const struct timeline_block *b = &ln->ring[seq % tl->cfg.capacity];
+            if (b->start_ns + b->dur_ns + (uint64_t)N * B > now_ns) /* older: nobody draws it */
+                block_append(b, &r);
+        }
         ln->sent = ln->head;
         uint64_t first_bucket = ln->sent_bucket ? ln->sent_bucket : from_ns / B;
         render_busy(&r, ln, lane, first_bucket, now_ns / B);

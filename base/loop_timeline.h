@@ -74,6 +74,26 @@ void loop_timeline_name_lane(struct loop_timeline *tl, unsigned lane, const char
 bool loop_timeline_record(struct loop_timeline *tl, unsigned lane, uint64_t start_ns,
                           uint64_t end_ns, uint8_t tag, const struct timeline_label *label);
 
+/* Sections of the loop thread's work (lane 0), timed where they run: a
+ * callback, a handler, a blocking step. A section opened inside another (a
+ * handler inside a connection's batch) is part of the outermost one: only
+ * the outermost becomes a block -- recorded as loop_timeline_record() does
+ * -- labelled by the longest section or note that ran inside it, else by
+ * its own label. Pair every enter with a leave, innermost first. Loop thread
+ * only; tl NULL (the timeline is off): nothing is read or recorded. */
+
+/* Opens a section now; returns its start, for loop_timeline_leave(). */
+uint64_t loop_timeline_enter(struct loop_timeline *tl);
+/* Closes the section that began at start_ns: recorded if it is the
+ * outermost, else a note of the one around it. */
+void loop_timeline_leave(struct loop_timeline *tl, uint64_t start_ns, uint8_t tag,
+                         const struct timeline_label *label);
+/* Something that ran for dur_ns inside the open section, timed by the
+ * caller: it names the outermost section's block if it is the longest so far
+ * (ties: the later). Ignored when no section is open. */
+void loop_timeline_note(struct loop_timeline *tl, uint64_t dur_ns, uint8_t tag,
+                        const struct timeline_label *label);
+
 /* Calls fn for every kept block of lane that overlaps [from_ns, to_ns],
  * oldest first; returns how many. fn must not call back into the timeline. */
 unsigned loop_timeline_each(struct loop_timeline *tl, unsigned lane, uint64_t from_ns,
@@ -99,9 +119,10 @@ size_t timeline_label_format(const struct timeline_label *l, char *buf, size_t s
  * and its busy time per complete bucket in that span. A new reference. */
 json_t *loop_timeline_json(struct loop_timeline *tl, uint64_t from_ns, uint64_t to_ns);
 /* The same shape for a batched stream: the blocks kept since the previous
- * call (or since the start) and the busy buckets completed since then, up to
- * now_ns, with how many blocks were overwritten before they could be sent.
- * One consumer per timeline. */
+ * call (or since the start) that end within the last minute, and the busy
+ * buckets completed since then (at most a minute of them), up to now_ns,
+ * with how many blocks were overwritten before they could be sent. One
+ * consumer per timeline. */
 json_t *loop_timeline_take_batch(struct loop_timeline *tl, uint64_t now_ns);
 
 #endif

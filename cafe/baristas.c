@@ -18,18 +18,30 @@ struct job_list {
     unsigned len;
 };
 
+/* What a job's news says (barista_job.news). */
+#define NEWS_STARTED 1u
+#define NEWS_DONE    2u
+
+/* One barista thread: its number names its timeline lane. */
+struct barista {
+    pthread_t thread;
+    struct baristas *pool;
+    unsigned number; /* 1.. */
+};
+
 struct baristas {
     pthread_mutex_t lock;
     pthread_cond_t work;   /* signalled when a job is queued or stop is set */
     pthread_cond_t halt;   /* CLOCK_MONOTONIC; broadcast when stop is set */
     struct job_list queue; /* waiting for a barista */
-    struct job_list done;  /* finished, waiting for the loop */
+    struct job_list news;  /* taken in hand or finished: the loop has to hear */
     unsigned busy;
     bool stop;
     int efd; /* eventfd the loop watches */
     struct event *ev;
+    struct loop_timeline *timeline;
     unsigned nthreads;
-    pthread_t threads[];
+    struct barista threads[];
 };
 
 void sleep_ns(uint64_t ns)
@@ -83,9 +95,26 @@ static bool work_for(struct baristas *p, uint64_t ns)
     return false;
 }
 
+/* With the lock held: the loop is to hear what happened to j. A job is on
+ * the news list once, with everything since the loop last looked. */
+static void tell_loop(struct baristas *p, struct barista_job *j, unsigned news)
+{
+    bool wake = p->news.head == NULL;
+    if (!j->news)
+        list_push(&p->news, j);
+    j->news |= news;
+    if (wake) {
+        uint64_t one = 1;
+        /* Cannot fail short of a counter overflow; the loop reads it to 0. */
+        ssize_t w = write(p->efd, &one, sizeof(one));
+        (void)w;
+    }
+}
+
 static void *barista_main(void *arg)
 {
-    struct baristas *p = arg;
+    struct barista *me = arg;
+    struct baristas *p = me->pool;
     pthread_mutex_lock(&p->lock);
     for (;;) {
         while (!p->queue.head && !p->stop)
@@ -97,50 +126,67 @@ static void *barista_main(void *arg)
         j->state = JOB_IN_HANDS;
         j->started_ns = clock_ns();
         p->busy++;
+        if (j->started)
+            tell_loop(p, j, NEWS_STARTED);
         bool finished = work_for(p, j->work_ns);
         j->ended_ns = clock_ns();
         j->state = finished ? JOB_FINISHED : JOB_IN_HANDS;
         p->busy--;
-        bool wake = p->done.head == NULL;
-        list_push(&p->done, j);
-        if (wake) {
-            uint64_t one = 1;
-            /* Cannot fail short of a counter overflow; the loop reads it to 0. */
-            ssize_t w = write(p->efd, &one, sizeof(one));
-            (void)w;
+        /* What the lane records, copied: once told, the job is the loop's. */
+        struct loop_timeline *tl = p->timeline;
+        struct timeline_label label = j->label;
+        uint64_t start = j->started_ns, end = j->ended_ns;
+        uint8_t tag = j->tag;
+        tell_loop(p, j, NEWS_DONE);
+        if (tl) { /* the lane has a lock of its own: the pool's is not held */
+            pthread_mutex_unlock(&p->lock);
+            loop_timeline_record(tl, me->number, start, end, tag, &label);
+            pthread_mutex_lock(&p->lock);
         }
     }
     pthread_mutex_unlock(&p->lock);
     return NULL;
 }
 
-/* Hands finished jobs back, outside the lock: done may submit more work. */
-static void done_drain(struct baristas *p)
+/* Hands the news back, one job at a time and outside the lock: done may
+ * submit more work, and a barista may add news meanwhile (a job it took
+ * while the loop looked at another). */
+static void news_drain(struct baristas *p)
 {
-    pthread_mutex_lock(&p->lock);
-    struct barista_job *j = p->done.head;
-    p->done.head = p->done.tail = NULL;
-    p->done.len = 0;
-    pthread_mutex_unlock(&p->lock);
-    while (j) {
-        struct barista_job *next = j->next;
-        j->prev = j->next = NULL;
-        j->done(j);
-        j = next;
+    for (;;) {
+        pthread_mutex_lock(&p->lock);
+        struct barista_job *j = p->news.head;
+        unsigned news = 0;
+        if (j) {
+            list_unlink(&p->news, j);
+            news = j->news;
+            j->news = 0;
+        }
+        pthread_mutex_unlock(&p->lock);
+        if (!j)
+            return;
+        if (news & NEWS_STARTED)
+            j->started(j);
+        if (news & NEWS_DONE)
+            j->done(j);
     }
 }
 
-static void on_done_ready(evutil_socket_t fd, short what, void *arg)
+static void on_news(evutil_socket_t fd, short what, void *arg)
 {
+    static const struct timeline_label label = {"barista hand-off", NULL, 0};
+    struct baristas *p = arg;
+    uint64_t t0 = loop_timeline_enter(p->timeline);
     uint64_t n;
     ssize_t r = read(fd, &n, sizeof(n)); /* EAGAIN is fine: nothing new */
     (void)r;
-    done_drain(arg);
+    news_drain(p);
+    loop_timeline_leave(p->timeline, t0, 0, &label);
 }
 
 struct baristas *baristas_new(struct event_base *base, unsigned n)
 {
-    struct baristas *p = xcalloc(1, sizeof(*p) + n * sizeof(pthread_t));
+    struct baristas *p = xcalloc(1, sizeof(*p) + n * sizeof(p->threads[0]));
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->work, NULL);
     pthread_condattr_t attr;
@@ -153,10 +199,13 @@ struct baristas *baristas_new(struct event_base *base, unsigned n)
         fprintf(stderr, "baristas: eventfd: %s\n", strerror(errno));
         goto fail;
     }
-    p->ev = event_new(base, p->efd, EV_READ | EV_PERSIST, on_done_ready, p);
+    p->ev = event_new(base, p->efd, EV_READ | EV_PERSIST, on_news, p);
     event_add(p->ev, NULL);
     for (; p->nthreads < n; p->nthreads++) {
-        int err = pthread_create(&p->threads[p->nthreads], NULL, barista_main, p);
+        struct barista *b = &p->threads[p->nthreads];
+        b->pool = p;
+        b->number = p->nthreads + 1;
+        int err = pthread_create(&b->thread, NULL, barista_main, b);
         if (err) {
             fprintf(stderr, "baristas: pthread_create: %s\n", strerror(err));
             baristas_free(p);
@@ -182,14 +231,14 @@ void baristas_free(struct baristas *p)
     pthread_cond_broadcast(&p->halt);
     pthread_mutex_unlock(&p->lock);
     for (unsigned i = 0; i < p->nthreads; i++)
-        pthread_join(p->threads[i], NULL);
+        pthread_join(p->threads[i].thread, NULL);
     /* No thread is left: hand back what never ran, then what finished. */
     while (p->queue.head) {
         struct barista_job *j = p->queue.head;
         list_unlink(&p->queue, j);
         j->done(j);
     }
-    done_drain(p);
+    news_drain(p);
     event_free(p->ev);
     close(p->efd);
     pthread_cond_destroy(&p->halt);
@@ -198,9 +247,22 @@ void baristas_free(struct baristas *p)
     free(p);
 }
 
+void baristas_set_timeline(struct baristas *p, struct loop_timeline *tl)
+{
+    pthread_mutex_lock(&p->lock);
+    p->timeline = tl;
+    pthread_mutex_unlock(&p->lock);
+    for (unsigned i = 0; tl && i < p->nthreads; i++) {
+        char name[LOOP_TIMELINE_LANE_NAME_MAX];
+        snprintf(name, sizeof(name), "barista %u", p->threads[i].number);
+        loop_timeline_name_lane(tl, p->threads[i].number, name);
+    }
+}
+
 void baristas_submit(struct baristas *p, struct barista_job *job)
 {
     job->state = JOB_QUEUED;
+    job->news = 0;
     job->started_ns = job->ended_ns = 0;
     pthread_mutex_lock(&p->lock);
     list_push(&p->queue, job);

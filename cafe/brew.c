@@ -28,6 +28,9 @@ struct step_run {
     unsigned idx;
     struct event *timer;   /* a waiting step's timer (async/thread) */
     struct hands_job *job; /* a hands-on step with the baristas (thread) */
+    uint64_t ready_ns;     /* when it could start (timers and barista work) */
+    uint64_t armed_ns;     /* a timer's: when it was armed */
+    uint64_t end_ns;       /* when it finished, 0 before */
 };
 
 /* A hands-on step handed to the baristas. run is NULL once the brew let go
@@ -156,26 +159,82 @@ static void step_started(struct brew *b, unsigned i, uint64_t at_ns)
 static void step_done(struct brew *b, unsigned i, uint64_t at_ns)
 {
     struct order *o = b->order;
+    b->runs[i].end_ns = at_ns;
     b->done |= 1u << i;
     o->steps[i].status = STEP_DONE;
     o->steps[i].end_ms = order_offset_ms(o, at_ns);
     cafe_transition(b->cafe, o, CAFE_STEP_DONE, (int)i);
 }
 
-/* Runs a hands-on step on the loop thread (sync and async): the loop is
- * blocked for its whole duration, and says so in the slow-callback log. */
-static void step_block(struct brew *b, unsigned i, const char *mode)
+/* --- where the time went (cafe/lateness.h) ------------------------------- */
+
+/* When step i could start: its `after` steps all done, or the acceptance. */
+static uint64_t step_ready_ns(const struct brew *b, unsigned i)
+{
+    uint64_t at = b->order->accepted_ns;
+    uint32_t after = b->order->item->steps[i].after;
+    for (unsigned j = 0; after; j++, after >>= 1)
+        if ((after & 1) && b->runs[j].end_ns > at)
+            at = b->runs[j].end_ns;
+    return at;
+}
+
+/* The longest loop block in [from_ns, to_ns] (an empty span has none), if
+ * it is longer than *best. */
+static void longest_block(struct cafe *c, uint64_t from_ns, uint64_t to_ns,
+                          struct timeline_block *best)
+{
+    struct timeline_block b;
+    if (to_ns > from_ns &&
+        loop_timeline_longest(c->cfg.timeline, LOOP_TIMELINE_LOOP, from_ns, to_ns, &b) &&
+        b.dur_ns > best->dur_ns)
+        *best = b;
+}
+
+/* Step i was due at due_ns and happened (ended, for a timer; else started)
+ * at at_ns, held up for cause over [w0_from, w0_to] and [w1_from, w1_to]
+ * (empty when to <= from): cafe/lateness.h. What held the loop is asked of
+ * the timeline only when the step was late at all. */
+static void step_was(struct brew *b, unsigned i, uint64_t due_ns, uint64_t at_ns,
+                     enum late_cause cause, uint64_t w0_from, uint64_t w0_to, uint64_t w1_from,
+                     uint64_t w1_to)
+{
+    struct order *o = b->order;
+    struct step_lateness *l = &o->late[i];
+    struct late_window w0 = {order_offset_ms(o, w0_from), order_offset_ms(o, w0_to)};
+    struct late_window w1 = {order_offset_ms(o, w1_from), order_offset_ms(o, w1_to)};
+    lateness_set(l, order_offset_ms(o, due_ns), order_offset_ms(o, at_ns), cause, w0, w1);
+    l->held_by = (struct timeline_label){0};
+    if (l->cause != LATE_LOOP || !b->cafe->cfg.timeline)
+        return;
+    struct timeline_block best = {0};
+    longest_block(b->cafe, w0_from, w0_to, &best);
+    longest_block(b->cafe, w1_from, w1_to, &best);
+    if (best.dur_ns)
+        l->held_by = best.label;
+}
+
+/* Runs a hands-on step on the loop thread (async): the loop is blocked for
+ * its whole duration, and says so in the slow-callback log and the loop
+ * timeline. */
+static void step_block(struct brew *b, unsigned i)
 {
     struct cafe *c = b->cafe;
     const struct step_def *def = &b->order->item->steps[i];
-    uint64_t t0 = clock_ns();
+    uint64_t t0 = loop_timeline_enter(c->cfg.timeline);
+    if (!t0)
+        t0 = clock_ns();
+    uint64_t ready = step_ready_ns(b, i);
+    step_was(b, i, ready, t0, LATE_LOOP, ready, t0, 0, 0);
     step_started(b, i, t0);
     sleep_ns(step_ns(b->order, def));
     uint64_t t1 = clock_ns();
     step_done(b, i, t1);
     c->st.loop_blocked_ns += t1 - t0;
+    struct timeline_label label = {"async hands-on", def->name, b->order->id};
+    loop_timeline_leave(c->cfg.timeline, t0, BREW_TAG(MODE_ASYNC), &label);
     char what[128];
-    snprintf(what, sizeof(what), "%s brew %s step %s", mode, b->order->item->name, def->name);
+    snprintf(what, sizeof(what), "async brew %s step %s", b->order->item->name, def->name);
     log_slow_callback(what, t1 - t0);
 }
 
@@ -244,29 +303,62 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 
 /* --- the three ways to run steps ------------------------------------------ */
 
+/* A timer fired: late if the loop was busy when it was due, or was busy
+ * when it should have been armed (a brew queued behind another's hands-on
+ * step). The callback is a section of the loop timeline of its own, named
+ * by what runs inside it when that is longer (a hands-on step it unlocks). */
 static void on_step_timer(evutil_socket_t fd, short what, void *arg)
 {
     struct step_run *r = arg;
     struct brew *b = r->brew;
+    struct cafe *c = b->cafe;
+    const struct step_def *def = &b->order->item->steps[r->idx];
+    uint64_t now = loop_timeline_enter(c->cfg.timeline);
+    if (!now)
+        now = clock_ns();
+    enum brew_mode mode = b->order->mode;
+    struct timeline_label label = {mode == MODE_ASYNC ? "async timer" : "thread timer", def->name,
+                                   b->order->id};
     event_free(r->timer);
     r->timer = NULL;
-    step_done(b, r->idx, clock_ns());
-    brew_advance(b);
+    uint64_t dur = step_ns(b->order, def);
+    step_was(b, r->idx, r->ready_ns + dur, now, LATE_LOOP, r->ready_ns, r->armed_ns,
+             r->armed_ns + dur, now);
+    step_done(b, r->idx, now);
+    brew_advance(b); /* may free b */
+    loop_timeline_leave(c->cfg.timeline, now, BREW_TAG(mode), &label);
 }
 
 static void step_arm(struct brew *b, unsigned i)
 {
     struct cafe *c = b->cafe;
     struct step_run *r = &b->runs[i];
+    struct order *o = b->order;
     struct timeval plain;
+    uint64_t dur = step_ns(o, &o->item->steps[i]);
     /* libevent counts timeouts from the time it cached when this loop turn
      * began; a busy turn would make the step end early. Count from now, as
      * start_ms does (a vDSO clock read). */
     event_base_update_cache_time(c->base);
-    step_started(b, i, clock_ns());
+    r->ready_ns = step_ready_ns(b, i);
+    r->armed_ns = clock_ns();
+    o->late[i].due_known = true;
+    o->late[i].due_ms = order_offset_ms(o, r->ready_ns + dur);
+    step_started(b, i, r->armed_ns);
     r->timer = evtimer_new(c->base, on_step_timer, r);
-    evtimer_add(r->timer,
-                step_timeout(c, b->order, step_ns(b->order, &b->order->item->steps[i]), &plain));
+    evtimer_add(r->timer, step_timeout(c, o, dur, &plain));
+}
+
+/* A barista took the step in hand: it started then, not when it comes back
+ * (the observers hear of it now, while it runs). */
+static void on_job_started(struct barista_job *job)
+{
+    struct step_run *r = ((struct hands_job *)job)->run;
+    if (!r) /* the brew was cancelled meanwhile */
+        return;
+    step_was(r->brew, r->idx, r->ready_ns, job->started_ns, LATE_BARISTA, r->ready_ns,
+             job->started_ns, 0, 0);
+    step_started(r->brew, r->idx, job->started_ns);
 }
 
 static void on_job_done(struct barista_job *job)
@@ -274,7 +366,7 @@ static void on_job_done(struct barista_job *job)
     struct hands_job *hj = (struct hands_job *)job;
     struct step_run *r = hj->run;
     enum barista_job_state state = job->state;
-    uint64_t started = job->started_ns, ended = job->ended_ns;
+    uint64_t ended = job->ended_ns;
     free(hj);
     if (!r) /* the brew was cancelled while the step was in hand */
         return;
@@ -284,7 +376,6 @@ static void on_job_done(struct barista_job *job)
         brew_finish(b, ORDER_FAILED, "the baristas went home");
         return;
     }
-    step_started(b, r->idx, started);
     step_done(b, r->idx, ended);
     brew_advance(b);
 }
@@ -292,13 +383,21 @@ static void on_job_done(struct barista_job *job)
 static void step_hand_over(struct brew *b, unsigned i)
 {
     struct cafe *c = b->cafe;
+    struct order *o = b->order;
+    struct step_run *r = &b->runs[i];
     struct hands_job *hj = xcalloc(1, sizeof(*hj));
-    hj->job.work_ns = step_ns(b->order, &b->order->item->steps[i]);
+    hj->job.work_ns = step_ns(o, &o->item->steps[i]);
+    hj->job.started = on_job_started;
     hj->job.done = on_job_done;
-    hj->run = &b->runs[i];
-    b->runs[i].job = hj;
+    hj->job.tag = BREW_TAG(MODE_THREAD);
+    hj->job.label = (struct timeline_label){"thread hands-on", o->item->steps[i].name, o->id};
+    hj->run = r;
+    r->job = hj;
+    r->ready_ns = step_ready_ns(b, i);
+    o->late[i].due_known = true;
+    o->late[i].due_ms = order_offset_ms(o, r->ready_ns);
     b->started |= 1u << i;
-    b->order->steps[i].status = STEP_QUEUED;
+    o->steps[i].status = STEP_QUEUED;
     baristas_submit(c->baristas, &hj->job);
 }
 
@@ -330,7 +429,7 @@ static void brew_advance(struct brew *b)
 {
     int hands;
     while ((hands = brew_start_ready(b)) >= 0) {
-        step_block(b, (unsigned)hands, "async");
+        step_block(b, (unsigned)hands);
         /* Timers armed from here on must count from the real now, not the
          * time libevent cached before we blocked. */
         event_base_update_cache_time(b->cafe->base);
@@ -340,12 +439,14 @@ static void brew_advance(struct brew *b)
 }
 
 /* Sync mode: the whole recipe in one callback. The deadline can only be
- * checked between steps -- a blocked loop runs no timers (docs/contract.md). */
+ * checked between steps -- a blocked loop runs no timers (docs/contract.md).
+ * Each step is a block of the loop timeline, named after it; the first was
+ * due when the order was accepted, each next one when the previous ended. */
 static void brew_run_sync(struct brew *b)
 {
     struct cafe *c = b->cafe;
     const struct item *it = b->order->item;
-    uint64_t deadline = b->deadline_ns, t0 = clock_ns();
+    uint64_t deadline = b->deadline_ns, t0 = clock_ns(), due = b->order->accepted_ns;
     char what[96];
     snprintf(what, sizeof(what), "sync brew %s (order %llu)", it->name,
              (unsigned long long)b->order->id);
@@ -355,9 +456,16 @@ static void brew_run_sync(struct brew *b)
         if (late || n == it->nsteps)
             break;
         unsigned i = it->order[n];
-        step_started(b, i, clock_ns());
+        uint64_t start = loop_timeline_enter(c->cfg.timeline);
+        if (!start)
+            start = clock_ns();
+        step_was(b, i, due, start, LATE_LOOP, due, start, 0, 0);
+        step_started(b, i, start);
         sleep_ns(step_ns(b->order, &it->steps[i]));
-        step_done(b, i, clock_ns());
+        due = clock_ns();
+        step_done(b, i, due);
+        struct timeline_label label = {"sync brew", it->steps[i].name, b->order->id};
+        loop_timeline_leave(c->cfg.timeline, start, BREW_TAG(MODE_SYNC), &label);
     }
     uint64_t elapsed = clock_ns() - t0;
     if (late)

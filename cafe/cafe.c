@@ -33,6 +33,7 @@ struct cafe *cafe_new(struct event_base *base, const struct menu *menu,
         cafe_free(c);
         return NULL;
     }
+    baristas_set_timeline(c->baristas, cfg->timeline);
     return c;
 }
 

@@ -30,6 +30,11 @@ struct cafe_config {
      * the café takes this store over (cafe_free() frees it). */
     struct order_store *store;
     const char *replica_id; /* for the memory book (NULL: "local"); a store brings its own */
+    /* Where the work that holds the loop (sync steps, async hands-on steps,
+     * step timers) and each barista's hands-on steps are recorded: lane 0 and
+     * lane 1 + i of base/loop_timeline.h. NULL: nowhere. Must outlive the
+     * café; also what lateness asks "what held the loop" (docs/timeline.md). */
+    struct loop_timeline *timeline;
 };
 
 /* Creates the café on base (the loop that runs brews) with its barista

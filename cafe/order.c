@@ -9,6 +9,8 @@
 #include "base/xmalloc.h"
 #include "cafe/cafe-internal.h"
 
+#define LATE_NOTE_MS 10 /* lateness worth a sentence: a few ms are a busy machine, not a story */
+
 static const char *const mode_names[BREW_NMODES] = {
     [MODE_SYNC] = "sync", [MODE_ASYNC] = "async", [MODE_THREAD] = "thread"};
 static const char *const status_names[ORDER_NSTATUSES] = {[ORDER_QUEUED] = "queued",
@@ -76,8 +78,10 @@ const char *step_status_name(enum step_status s)
 struct order *order_alloc(const struct item *item)
 {
     unsigned n = item->nsteps;
-    struct order *o = xcalloc(1, sizeof(*o) + n * sizeof(o->steps[0]));
+    struct order *o =
+        xcalloc(1, sizeof(*o) + n * sizeof(o->steps[0]) + n * sizeof(struct step_lateness));
     o->item = item;
+    o->late = (struct step_lateness *)(o->steps + n); /* int64_t-aligned like the steps */
     o->status = ORDER_QUEUED;
     o->started_ms = o->finished_ms = -1;
     for (unsigned i = 0; i < n; i++)
@@ -148,19 +152,74 @@ static json_t *ms_or_null(int64_t ms)
     return ms < 0 ? json_null() : json_integer(ms);
 }
 
-/* The menu's step, with how far this order got through it. */
+static const char *const late_cause_names[] = {
+    [LATE_NONE] = NULL, [LATE_LOOP] = "loop", [LATE_BARISTA] = "barista"};
+
+/* A timer is due to end; every other step is due to start (cafe/lateness.h). */
+static bool step_is_timer(const struct order *o, unsigned i)
+{
+    return o->item->steps[i].kind == STEP_WAIT && o->mode != MODE_SYNC;
+}
+
+static json_t *held_by_json(const struct step_lateness *l)
+{
+    char label[192];
+    if (!l->held_by.what)
+        return json_null();
+    timeline_label_format(&l->held_by, label, sizeof(label));
+    return json_string(label);
+}
+
+/* The menu's step, with how far this order got through it and where its
+ * time went. */
 static json_t *steps_to_json(const struct order *o)
 {
     json_t *steps = json_array();
     for (unsigned i = 0; i < o->item->nsteps; i++) {
         const struct order_step *st = &o->steps[i];
+        const struct step_lateness *l = &o->late[i];
+        const char *waited = late_cause_names[l->cause];
         json_t *s = menu_step_to_json(o->item, i);
         json_object_set_new(s, "status", json_string(step_status_names[st->status]));
         json_object_set_new(s, "start_ms", ms_or_null(st->start_ms));
         json_object_set_new(s, "end_ms", ms_or_null(st->end_ms));
+        json_object_set_new(s, "due_ms", l->due_known ? json_integer(l->due_ms) : json_null());
+        json_object_set_new(s, "late_ms", l->late_known ? json_integer(l->late_ms) : json_null());
+        json_object_set_new(s, "waited_for", waited ? json_string(waited) : json_null());
+        json_object_set_new(s, "held_by", held_by_json(l));
         json_array_append_new(steps, s);
     }
     return steps;
+}
+
+/* For how long its steps were held up, per cause, overlaps counted once. */
+static json_t *queued_to_json(const struct order *o)
+{
+    unsigned n = o->item->nsteps;
+    return json_pack("{s:I, s:I}", "loop", (json_int_t)lateness_total_ms(o->late, n, LATE_LOOP),
+                     "barista", (json_int_t)lateness_total_ms(o->late, n, LATE_BARISTA));
+}
+
+/* The sentence of its latest step (the first of equals), or null when none
+ * was late by LATE_NOTE_MS. */
+static json_t *late_to_json(const struct order *o)
+{
+    int best = -1;
+    for (unsigned i = 0; i < o->item->nsteps; i++) {
+        const struct step_lateness *l = &o->late[i];
+        if (l->cause != LATE_NONE && l->late_ms >= LATE_NOTE_MS &&
+            (best < 0 || l->late_ms > o->late[best].late_ms))
+            best = (int)i;
+    }
+    if (best < 0)
+        return json_null();
+    const struct step_lateness *l = &o->late[best];
+    char held[192], text[320];
+    if (l->held_by.what)
+        timeline_label_format(&l->held_by, held, sizeof(held));
+    late_sentence(text, sizeof(text), o->item->steps[best].name, step_is_timer(o, (unsigned)best),
+                  l->late_ms, l->cause, l->held_by.what ? held : NULL);
+    return json_string(text);
 }
 
 int64_t unix_ms_now(void)
@@ -195,6 +254,8 @@ json_t *order_to_json(const struct order *o)
         ms_or_null(o->status == ORDER_READY && o->finished_ms >= 0 ? t0 + o->finished_ms : -1),
         "elapsed_ms", (json_int_t)elapsed_ms(o), "steps", steps_to_json(o), "message",
         order_message(o, msg, sizeof(msg)));
+    json_object_set_new(j, "queued_ms", queued_to_json(o));
+    json_object_set_new(j, "late", late_to_json(o));
     if (o->reason)
         json_object_set_new(j, "reason", json_string(o->reason));
     /* Step offsets are real ms; this turns them into recipe seconds. A store

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cafe/lateness.h"
 #include "cafe/menu.h"
 
 /* The order as a value: what the café brews and what a store keeps. Knows
@@ -21,6 +22,9 @@ enum brew_mode {
     MODE_THREAD, /* waiting steps are timers; hands-on steps go to baristas */
 };
 #define BREW_NMODES 3
+/* The loop timeline's tag of a mode's work (base/loop_timeline.h): its
+ * colour on the dashboard. 0 is "none". */
+#define BREW_TAG(mode) ((uint8_t)((mode) + 1))
 
 enum order_status {
     ORDER_QUEUED,    /* accepted, no step started yet (waiting for the loop / a barista) */
@@ -91,8 +95,12 @@ struct order {
     struct brew *brew; /* NULL once finished */
     void (*waiter)(struct order *o, void *arg);
     void *waiter_arg;
-    char *reason_buf;          /* a snapshot's reason, owned (reason points here) */
-    void *store_state;         /* the store's bookkeeping while it tracks the order */
+    char *reason_buf;  /* a snapshot's reason, owned (reason points here) */
+    void *store_state; /* the store's bookkeeping while it tracks the order */
+    /* Where each step's time went (cafe/lateness.h), item->nsteps of them
+     * allocated with the order (after steps[]); zero, unknown, in a store's
+     * snapshot. */
+    struct step_lateness *late;
     struct order_step steps[]; /* item->nsteps */
 };
 
@@ -129,8 +137,11 @@ const char *step_status_name(enum step_status s);
  *  not in a store snapshot),
  *  "times":{"accepted","started","ready"} (unix ms, null until then),
  *  "elapsed_ms" (acceptance to finish, or to now),
- *  "steps":[{"name","kind","seconds","after":[names],"status","start_ms","end_ms"}],
- *  "message":"Your vanilla latte is ready, enjoy!"} */
+ *  "steps":[{"name","kind","seconds","after":[names],"status","start_ms","end_ms",
+ *            "due_ms","late_ms","waited_for","held_by"}],
+ *  "queued_ms":{"loop","barista"}, "late" (the latest step's sentence, or null),
+ *  "message":"Your vanilla latte is ready, enjoy!"}
+ * (docs/timeline.md: where each order's time went). */
 json_t *order_to_json(const struct order *o);
 /* The friendly sentence alone, into buf. */
 const char *order_message(const struct order *o, char *buf, size_t len);

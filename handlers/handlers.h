@@ -7,6 +7,7 @@
 
 struct cafe;
 struct evbuffer;
+struct loop_timeline;
 struct menu;
 struct server;
 struct sse_hub;
@@ -33,6 +34,7 @@ struct handler_ctx {
      * held back while nobody listened, so that a resume can replay it. */
     void (*events_catch_up)(void *arg);
     void *events_arg;
+    struct loop_timeline *timeline; /* GET /timeline (docs/timeline.md); NULL: it is off */
 };
 
 /* struct route's kind: what each entry of the route table is. */
@@ -46,6 +48,7 @@ enum route_kind {
     ROUTE_ORDER_CANCEL,
     ROUTE_EVENTS,
     ROUTE_METRICS,
+    ROUTE_TIMELINE,
     ROUTE_STATIC,
 };
 
@@ -66,6 +69,7 @@ enum handler_status handle_order_get(struct request *req);    /* orders_book.c: 
 enum handler_status handle_order_cancel(struct request *req); /* orders_book.c: DELETE /orders/ID */
 enum handler_status handle_events(struct request *req);       /* events.c: GET /events (SSE) */
 enum handler_status handle_metrics(struct request *req);      /* metrics.c: GET /metrics */
+enum handler_status handle_timeline(struct request *req);     /* timeline.c: GET /timeline */
 
 extern const struct route cafe_routes[];
 extern const size_t cafe_nroutes;

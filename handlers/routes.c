@@ -16,6 +16,7 @@ const struct route cafe_routes[] = {
     {METHOD_DELETE, "/orders/*", handle_order_cancel, "/orders/:id", ROUTE_ORDER_CANCEL, 0},
     {METHOD_GET, "/events", handle_events, "/events", ROUTE_EVENTS, 0},
     {METHOD_GET, "/metrics", handle_metrics, "/metrics", ROUTE_METRICS, 0},
+    {METHOD_GET, "/timeline", handle_timeline, "/timeline", ROUTE_TIMELINE, 0},
     {METHOD_GET, "/**", handle_static, "static", ROUTE_STATIC, 0},
 };
 

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 
 #include "base/log.h"
+#include "base/loop_timeline.h"
 #include "base/xmalloc.h"
 #include "server/access_log.h"
 #include "server/http_parser.h"
@@ -212,6 +213,10 @@ static void conn_dispatch(struct conn *c)
         req->route_param = m.param ? arena_strndup(&req->arena, m.param, m.param_len) : NULL;
         hs = m.route->handler(req);
         uint64_t elapsed = clock_ns() - req->start_ns;
+        /* The batch's block on the loop timeline is named after its handler
+         * (the longest, when a batch answers several). */
+        struct timeline_label label = {req->method_name, m.route->label, 0};
+        loop_timeline_note(h->timeline, elapsed, (uint8_t)req->tag, &label);
         if (elapsed > 1000000) { /* cheap pre-check before formatting */
             char what[160];
             snprintf(what, sizeof(what), "%s %s", req->method_name, m.route->label);
@@ -317,12 +322,16 @@ static void conn_written(struct conn *c, size_t left)
  * in order), let a stream proceed. What that queues goes out in one write. */
 static void conn_serve(struct conn *c)
 {
+    static const struct timeline_label io = {"HTTP I/O", NULL, 0};
+    struct loop_timeline *tl = c->ctx->hooks->timeline;
+    uint64_t t0 = loop_timeline_enter(tl); /* one section of the loop's work */
     c->serving = true;
     while (conn_step(c))
         ;
     c->serving = false;
     if (c->state != CONN_CLOSED)
         conn_written(c, sock_flush(c->sock));
+    loop_timeline_leave(tl, t0, 0, &io);
 }
 
 /* --- the socket's and the loop's events -------------------------------------- */

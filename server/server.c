@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/loop_timeline.h"
 #include "base/xmalloc.h"
 #include "server/http1.h"
 
@@ -73,10 +74,8 @@ static void reject_connection(evutil_socket_t fd)
     evutil_closesocket(fd);
 }
 
-static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
-                      void *arg)
+static void accept_one(struct server *s, evutil_socket_t fd, struct sockaddr *sa)
 {
-    struct server *s = arg;
     if (s->h1.draining) {
         evutil_closesocket(fd);
         return;
@@ -88,6 +87,16 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     }
     s->stats.connections_accepted++;
     http1_accept(&s->h1, fd, sa);
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+                      void *arg)
+{
+    static const struct timeline_label label = {"accept", NULL, 0};
+    struct server *s = arg;
+    uint64_t t0 = loop_timeline_enter(s->hooks.timeline);
+    accept_one(s, fd, sa);
+    loop_timeline_leave(s->hooks.timeline, t0, 0, &label);
 }
 
 static void on_accept_retry(evutil_socket_t fd, short what, void *arg)

@@ -10,6 +10,7 @@
 #include "server/router.h"
 
 struct event_base;
+struct loop_timeline;
 
 /* What the application plugs into the engine. All optional except routes. */
 struct server_hooks {
@@ -17,6 +18,10 @@ struct server_hooks {
     const struct route *routes;
     size_t nroutes;
     void *app; /* copied to req->app */
+    /* Where the loop's sections are recorded (base/loop_timeline.h): every
+     * connection's batch, named after the handler that ran in it (method
+     * and route label, tagged with req->tag), and each accept. NULL: none. */
+    struct loop_timeline *timeline;
     /* After each response completes or its connection dies: metrics. */
     void (*on_request_done)(struct request *req, uint64_t duration_ns, void *app);
     /* Shutdown began: listeners are closed; finish what is in flight. */

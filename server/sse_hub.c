@@ -9,6 +9,7 @@
 
 #include "base/clock.h"
 #include "base/list.h"
+#include "base/loop_timeline.h"
 #include "base/xmalloc.h"
 #include "server/request.h"
 #include "server/response.h"
@@ -68,6 +69,7 @@ void sse_hub_config_default(struct sse_hub_config *cfg)
     cfg->flush_ms = 0;
     cfg->retry_ms = 2000;
     cfg->real_precision = 0;
+    cfg->timeline = NULL;
 }
 
 static struct sse_blob *blob_new(size_t len)
@@ -302,6 +304,8 @@ void sse_hub_flush(struct sse_hub *hub)
     }
     if (list_empty(&hub->pending))
         return;
+    static const struct timeline_label flush_label = {"SSE flush", NULL, 0};
+    uint64_t t0 = loop_timeline_enter(hub->cfg.timeline);
 
     /* Frame each event once into the list; subscribers that can take more
      * get the batch as one blob (the event itself when it is alone). */
@@ -338,6 +342,7 @@ void sse_hub_flush(struct sse_hub *hub)
     blob_unref(first);
     blob_unref(batch);
     hub_trim(hub);
+    loop_timeline_leave(hub->cfg.timeline, t0, 0, &flush_label);
 }
 
 static void on_flush(evutil_socket_t fd, short what, void *arg)

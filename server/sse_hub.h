@@ -27,6 +27,7 @@
  * only. */
 
 struct event_base;
+struct loop_timeline;
 struct request;
 struct sse_hub;
 
@@ -37,6 +38,8 @@ struct sse_hub_config {
     unsigned flush_ms;     /* batching window; 0 = the next loop turn */
     unsigned retry_ms;     /* reconnection delay advertised to EventSource (0: none) */
     int real_precision;    /* significant digits of JSON reals (0: jansson's 17) */
+    /* Each flush is a section of it ("SSE flush"); NULL: none. */
+    struct loop_timeline *timeline;
 };
 
 struct sse_hub_stats {

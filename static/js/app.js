@@ -50,6 +50,19 @@ async function loadOrders() {
   } catch { /* the stream's reconnection will bring us back here */ }
 }
 
+// The last minute of the loop timeline, for a page that opens mid-rush,
+// asked for once the stream shows the server keeps one (its first batch
+// after each connect); the batches carry on from there (the lanes draw a
+// block once).
+let timelineLoaded = false;
+async function loadTimeline() {
+  timelineLoaded = true;
+  try {
+    const r = await fetch('/timeline?seconds=60', { cache: 'no-store' });
+    if (r.ok) lanes.feed(await r.json());
+  } catch { /* the next batch brings what is new */ }
+}
+
 async function loadMenu() {
   try {
     const r = await fetch('/menu');
@@ -65,7 +78,7 @@ async function loadMenu() {
 
 openStream({
   onState: setConn,
-  onOpen: () => { state.opens++; loadOrders(); },
+  onOpen: () => { state.opens++; timelineLoaded = false; loadOrders(); },
   handlers: {
     order: (d) => board.upsert(d.order),
     stats: (st) => {
@@ -79,7 +92,10 @@ openStream({
       $('g-lag').textContent = `${st.lag_ms.max.toFixed(1)} ms`;
       lanes.setBaristas(st.baristas);
     },
-    timeline: (batch) => lanes.feed(batch),
+    timeline: (batch) => {
+      lanes.feed(batch);
+      if (!timelineLoaded) loadTimeline();
+    },
     resync: () => loadOrders(),
     shutdown: () => setConn('down', 'server shutting down'),
   },

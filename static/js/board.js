@@ -1,5 +1,7 @@
 // The order board: queued / brewing / ready columns of order cards, each with
-// its steps drawn as a timeline (offsets in ms from the order's acceptance).
+// its steps drawn as a timeline (offsets in ms from the order's acceptance),
+// the time a step was held up drawn hatched before it (docs/timeline.md:
+// due_ms, late_ms), and the order's sentence of where its time went.
 import { el } from './dom.js';
 
 const MAX_ORDERS = 60;  // cards kept; the oldest finished ones go first
@@ -103,6 +105,13 @@ export class Board {
       const name = el(d, 'span', 'name', s.name);
       name.title = `${s.name} (${s.kind}, ${s.status})`;
       const track = el(d, 'span', 'track');
+      if (known(s.due_ms) && s.late_ms > 0) { // held up: from when it was due to when it happened
+        const late = el(d, 'span', `late ${s.waited_for || ''}`);
+        late.style.left = `${(100 * s.due_ms) / span}%`;
+        late.style.width = `${(100 * s.late_ms) / span}%`;
+        late.title = `${s.name}: ${s.late_ms} ms late, waiting for ${s.waited_for === 'barista' ? 'a barista' : 'the loop'}${s.held_by ? ` (${s.held_by})` : ''}`;
+        track.append(late);
+      }
       if (known(s.start_ms)) {
         const end = known(s.end_ms) ? s.end_ms : now;
         const bar = el(d, 'span', `bar ${s.kind}${s.status === 'running' ? ' running' : ''}`);
@@ -115,6 +124,7 @@ export class Board {
       tl.append(row);
     }
     li.append(tl);
+    if (o.late) li.append(el(d, 'p', 'late-note', o.late));
     const msg = o.status === 'ready' ? `${o.message} (${(o.elapsed_ms / 1000).toFixed(2)} s)`
       : o.status === 'cancelled' || o.status === 'failed' ? `${o.status}${o.reason ? `: ${o.reason}` : ''}`
       : `${o.status}… ${(now / 1000).toFixed(1)} s`;

@@ -42,6 +42,7 @@ export class Lanes {
     this.slowMs = null;
     this.clock = null; // the newest server time seen, and when: the view's "now" runs on from it
     this.boxes = [];   // what the last draw() put on the canvas, in CSS px
+    this.busyBars = []; // the loop's busy strip as drawn: {x, w, f}
     this.ticks = [];
     this.span = null;
 
@@ -195,6 +196,7 @@ export class Lanes {
     const xOf = (t) => GUTTER + (t - from) * k;
     this.span = { from, to, windowS: this.windowS, follow: this.follow, paused: this.pausedAt !== null };
     this.boxes = [];
+    this.busyBars = [];
     c.setTransform(dpr, 0, 0, dpr, 0, 0);
     c.clearRect(0, 0, w, this.height());
     c.font = '12px system-ui, "DejaVu Sans", sans-serif';
@@ -261,8 +263,12 @@ export class Lanes {
         c.fillStyle = BUSY_COLOR;
         for (const [t, f] of lane.busy) {
           if (t + 100 < from || t > to || f <= 0) continue;
-          const bh = Math.max(1, Math.min(1, f) * BUSY_H);
-          c.fillRect(Math.max(GUTTER, xOf(t)), top + BUSY_H - bh, Math.max(1, 100 * k - 0.5), bh);
+          // whole pixels, as the blocks: neighbouring buckets meet without a seam
+          const bh = Math.max(1, Math.round(Math.min(1, f) * BUSY_H));
+          const x0 = Math.round(Math.max(GUTTER, xOf(t)));
+          const x1 = Math.round(Math.min(w, xOf(t + 100)));
+          c.fillRect(x0, top + BUSY_H - bh, Math.max(1, x1 - x0), bh);
+          this.busyBars.push({ x: x0, w: Math.max(1, x1 - x0), f });
         }
         y += BUSY_H + 4;
       }

@@ -1,11 +1,19 @@
 // The loop timeline's lanes (static/js/lanes.js), drawn from the JSON of
 // docs/timeline.md. A RENDERING test: the page is fed synthetic batches
 // through window.cafe.lanes.feed -- the entry point the page's "timeline"
-// event handler calls -- because this round's server records no timeline
-// yet. It claims nothing about what the server records; it checks that what
-// the page is given is drawn where, how wide and in which colour it should
-// be (read back from the canvas's pixels), named on hover, scrollable over
-// the last minute, and readable at 1280 and 390 px.
+// event handler calls -- by a server whose own timeline is off, so nothing
+// real mixes in (tests/browser/lanes_live.test.mjs draws the real thing). It
+// claims nothing about what the server records; it checks that what the page
+// is given is drawn where, how wide and in which colour it should be (read
+// back from the canvas's pixels), named on hover, scrollable over the last
+// minute, and readable at 1280 and 390 px.
+//
+// Deterministic on a loaded machine: the page's clock is Playwright's fake
+// one, paused once the page is live, so "now" -- where the view ends and
+// what the batches are built around -- moves only when the test says so
+// (page.clock.runFor), however slowly the steps run. (Before, a slow run
+// let blocks drift out of the 10 s window, and a pixel probe could land on
+// the seam between two busy bars: both seen under `ctest -j2 -L browser`.)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../lib/server.mjs';
@@ -13,7 +21,7 @@ import { launchBrowser, openDashboard } from './browser.mjs';
 
 const context = await launchBrowser();
 let srv;
-before(async () => { srv = await startServer(['--time-scale', '0.05', '--baristas', '2']); });
+before(async () => { srv = await startServer(['--time-scale', '0.05', '--baristas', '2', '--no-timeline']); });
 after(async () => {
   if (srv) await srv.stop();
   await context.closeAll();
@@ -22,9 +30,8 @@ after(async () => {
 const RGB = { sync: [192, 57, 43], async: [36, 113, 163], thread: [30, 132, 73] };
 
 // A batch as the server would send it: blocks given as [lane, start ms
-// before now, duration ms, tag, label, id], ending now (server time = now).
-function batch(blocks, { busy = [], slowMs = 100 } = {}) {
-  const now = Date.now();
+// before now, duration ms, tag, label, id], ending now (the page's clock).
+function batch(now, blocks, { busy = [], slowMs = 100 } = {}) {
   const t0 = now - 60000;
   const lanes = new Map();
   const lane = (n) => {
@@ -45,13 +52,25 @@ function batch(blocks, { busy = [], slowMs = 100 } = {}) {
   return { t0_ms: t0, from_us: 0, to_us: 60000000, threshold_us: 1000, slow_us: slowMs * 1000, bucket_us: 100000, lanes: [...lanes.values()] };
 }
 
+// A live dashboard whose clock stands still from now on (see above).
 async function open(viewport = { width: 1280, height: 1000 }) {
   const { page, problems } = await openDashboard(context, srv.url, { viewport });
+  await page.clock.install();
+  await page.clock.pauseAt(await page.evaluate(() => Date.now()) + 1000);
   await page.locator('#lanes-canvas').scrollIntoViewIfNeeded();
+  page.now = await page.evaluate(() => Date.now());
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(await page.evaluate(() => performance.now() && Date.now()), page.now, 'the page\'s clock stands still');
   return { page, problems };
 }
 
 const feed = (page, b) => page.evaluate((x) => window.cafe.lanes.feed(x), b);
+// Lets the page's clock run on by ms (its timers fire), then redraws.
+const wait = async (page, ms) => {
+  await page.clock.runFor(ms);
+  page.now += ms;
+  await page.evaluate(() => window.cafe.lanes.layout());
+};
 // Pauses the view (its Pause button), so that what is read back -- boxes,
 // then pixels -- is one drawing, not two a tick of "now" apart.
 const pause = async (page) => {
@@ -82,7 +101,7 @@ test('before any batch, the lanes say the server sends none yet; the time axis i
 test('a sync rush: one solid block per order on the loop, coloured sync, hatched past the slow threshold, named on hover', async () => {
   const { page, problems } = await open();
   const blocks = [1, 2, 3, 4].map((i) => [0, 8000 - i * 1500, 1000, 'sync', `POST /sync/order #${i} make_coffee`, i]);
-  await feed(page, batch(blocks, { busy: Array.from({ length: 10 }, (_, i) => [6500 - i * 100, 1]) }));
+  await feed(page, batch(page.now, blocks, { busy: Array.from({ length: 10 }, (_, i) => [6500 - i * 100, 1]) }));
   await pause(page);
   const d = await drawn(page);
   const loop = d.boxes.filter((b) => b.lane === 0);
@@ -123,7 +142,7 @@ test('an async rush: thin slivers on a mostly idle loop; a thread rush: the bari
   const { page, problems } = await open();
   const slivers = Array.from({ length: 40 }, (_, i) => [0, 9000 - i * 200, 2, 'async', `async hands-on #${100 + i} brew`, 100 + i]);
   const hands = [[1, 5000, 2000, 'thread', 'thread hands-on #200 peel_avocado', 200], [2, 4800, 2000, 'thread', 'thread hands-on #201 peel_avocado', 201]];
-  await feed(page, batch([...slivers, ...hands]));
+  await feed(page, batch(page.now, [...slivers, ...hands]));
   await pause(page);
   const d = await drawn(page);
   const loop = d.boxes.filter((b) => b.lane === 0);
@@ -145,7 +164,7 @@ test('an async rush: thin slivers on a mostly idle loop; a thread rush: the bari
 
 test('scrolling back over the minute shows older blocks; "Back to now" follows again; the window sets the scale', async () => {
   const { page, problems } = await open();
-  await feed(page, batch([[0, 30000, 300, 'sync', 'POST /sync/order #7 make_coffee', 7], [0, 3000, 300, 'async', 'async hands-on #8 peel_avocado', 8]]));
+  await feed(page, batch(page.now, [[0, 30000, 300, 'sync', 'POST /sync/order #7 make_coffee', 7], [0, 3000, 300, 'async', 'async hands-on #8 peel_avocado', 8]]));
   const ids = async () => (await drawn(page)).boxes.map((b) => b.id ?? 0).sort();
   assert.deepEqual(await ids(), [8], 'a 10 s window at now');
   // scroll the view's right edge back to 25 s ago: the 10 s window holds #7 (30 s ago)
@@ -155,15 +174,15 @@ test('scrolling back over the minute shows older blocks; "Back to now" follows a
   });
   await page.waitForFunction(() => window.cafe.lanes.span.follow === false);
   const back = await drawn(page);
-  const ago = (Date.now() - back.span.to) / 1000;
+  const ago = (page.now - back.span.to) / 1000;
   assert.ok(ago > 24 && ago < 27, `scrolled back to ${ago} s ago`);
   assert.deepEqual(await ids(), [7]);
   // the view stays on that moment while now moves on (the track scrolls under it)
-  await page.waitForTimeout(1200);
+  await wait(page, 1200);
   const later = await drawn(page);
   assert.ok(Math.abs(later.span.to - back.span.to) < 1, `the view drifted by ${later.span.to - back.span.to} ms`);
   // nor does a new batch yank it back to now
-  await feed(page, batch([[0, 1000, 5, null, 'SSE flush']]));
+  await feed(page, batch(page.now, [[0, 1000, 5, null, 'SSE flush']]));
   assert.deepEqual(await ids(), [7]);
   // at the far left the view is the oldest 10 s of the minute
   await page.evaluate(() => { document.getElementById('lanes-scroll').scrollLeft = 0; });
@@ -177,7 +196,7 @@ test('scrolling back over the minute shows older blocks; "Back to now" follows a
   assert.ok(wide.span.to - wide.span.from === 60000 && wide.ticks.length >= 5, `60 s window, ticks ${wide.ticks}`);
   // the same block in two answers (a GET /timeline overlapping a batch, each
   // with its own t0) is drawn once
-  const one = batch([[0, 2000, 300, 'async', 'async hands-on #9 brew', 9]]);
+  const one = batch(page.now, [[0, 2000, 300, 'async', 'async hands-on #9 brew', 9]]);
   const two = structuredClone(one);
   two.t0_ms += 1234;
   two.lanes[0].blocks[0].start_us -= 1234000;
@@ -190,7 +209,7 @@ test('scrolling back over the minute shows older blocks; "Back to now" follows a
 
 test('at 390 px the lanes fit the phone, keep their time axis and their blocks', async () => {
   const { page, problems } = await open({ width: 390, height: 844 });
-  await feed(page, batch([[0, 4000, 1000, 'sync', 'POST /sync/order #1 make_coffee', 1], [1, 3000, 500, 'thread', 'thread hands-on #2 brew', 2]]));
+  await feed(page, batch(page.now, [[0, 4000, 1000, 'sync', 'POST /sync/order #1 make_coffee', 1], [1, 3000, 500, 'thread', 'thread hands-on #2 brew', 2]]));
   await pause(page);
   const d = await drawn(page);
   assert.equal(d.boxes.length, 2);

@@ -83,8 +83,8 @@ async function soleSubscriberLeaves(srv) {
 
 // Reconnects from lastId and asserts the replay: every event after lastId,
 // with consecutive ids, no resync, and as its order events one per order of
-// the last `count` of orderIds, in acceptance order (stats events may sit
-// among them: they were sent while someone listened).
+// the last `count` of orderIds, in acceptance order (stats and timeline
+// events may sit among them: they were sent while someone listened).
 async function expectReplay(srv, lastId, orderIds, count = orderIds.length) {
   const s = subscribe(srv.port, lastId);
   const orders = () => s.events.filter((e) => e.event === 'order');
@@ -94,7 +94,7 @@ async function expectReplay(srv, lastId, orderIds, count = orderIds.length) {
   s.close();
   assert.ok(!s.events.some((e) => e.event === 'resync'), `resync instead of a replay from ${lastId}`);
   s.events.forEach((e, i) => assert.equal(Number(e.id), lastId + 1 + i, 'consecutive ids, in order'));
-  assert.ok(s.events.every((e) => e.event === 'order' || e.event === 'stats'));
+  assert.ok(s.events.every((e) => ['order', 'stats', 'timeline'].includes(e.event)));
   assert.deepEqual(orders().map((e) => e.json.order.id), orderIds.slice(orderIds.length - count),
     'one event per order, oldest first');
   for (const e of orders()) assert.equal(e.json.order.status, 'brewing');

@@ -273,7 +273,7 @@ static void help_lists_exactly_the_accepted_forms(void **state)
             }
         }
     }
-    assert_int_equal(flags, 27);
+    assert_int_equal(flags, 29);
     assert_int_equal(parse(&o, ARGS("-h"), out, sizeof(out), NULL, 0), 1);
     assert_int_equal(parse(&o, ARGS("--version"), out, sizeof(out), NULL, 0), 1);
     assert_true(strncmp(out, "cafe-server ", 12) == 0);

@@ -138,6 +138,46 @@ static void sleep_ns_sleeps_at_least_that_long(void **state)
     assert_true(clock_ns() - t0 >= 15 * MS);
 }
 
+/* The start is told while the step is in hand, not with its end: a barista
+ * leaves news for the loop when it takes a job, without waiting for it.
+ * Breakage this catches: the start delivered only with the end (done_at
+ * already set, or the start arriving after work_ns). */
+struct told {
+    struct barista_job job;       /* first: the pool hands this pointer back */
+    uint64_t started_at, done_at; /* clock_ns() when the loop heard */
+};
+
+static void on_told_started(struct barista_job *job)
+{
+    struct told *t = (struct told *)job;
+    assert_true(t->done_at == 0);
+    assert_true(job->started_ns > 0 && job->state == JOB_IN_HANDS);
+    t->started_at = clock_ns();
+}
+
+static void on_told_done(struct barista_job *job)
+{
+    ((struct told *)job)->done_at = clock_ns();
+}
+
+static void the_start_is_told_while_in_hand(void **state)
+{
+    struct event_base *base = event_base_new();
+    struct baristas *p = baristas_new(base, 1);
+    struct told t = {
+        .job = {.work_ns = 200 * MS, .started = on_told_started, .done = on_told_done}};
+    uint64_t t0 = clock_ns();
+    baristas_submit(p, &t.job);
+    while (!t.done_at)
+        event_base_loop(base, EVLOOP_ONCE);
+    assert_true(t.started_at > 0);
+    assert_true(t.started_at < t0 + 150 * MS); /* heard at once, not after the 200 ms */
+    assert_true(t.done_at - t.started_at >= 150 * MS);
+    assert_int_equal(t.job.state, JOB_FINISHED);
+    baristas_free(p);
+    event_base_free(base);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -145,6 +185,7 @@ int main(void)
         cmocka_unit_test(a_queued_job_can_be_taken_back),
         cmocka_unit_test(freeing_the_pool_hands_back_what_never_ran),
         cmocka_unit_test(sleep_ns_sleeps_at_least_that_long),
+        cmocka_unit_test(the_start_is_told_while_in_hand),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/loop_timeline.h"
 
@@ -384,14 +385,139 @@ static void test_take_batch(void **state)
     loop_timeline_free(tl);
 }
 
+static const struct timeline_label *label_of(const char *what)
+{
+    static struct timeline_label l;
+    l = (struct timeline_label){.what = what};
+    return &l;
+}
+
+static void keep_last(const struct timeline_block *b, void *arg)
+{
+    *(struct timeline_block *)arg = *b;
+}
+
+/* What the newest block of lane 0 says (into *out). */
+static const char *newest_label(struct loop_timeline *tl, struct timeline_block *out)
+{
+    static char buf[64];
+    *out = (struct timeline_block){0};
+    loop_timeline_each(tl, 0, 0, UINT64_MAX, keep_last, out);
+    timeline_label_format(&out->label, buf, sizeof(buf));
+    return buf;
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)ms * 1000000};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+/* Sections on the real clock: the outermost is the block, named after the
+ * longest section or note inside it, else after itself; a short one only
+ * counts. Breakages this catches: an inner section recorded as a block of
+ * its own (two blocks), the outer's own label kept over what ran inside,
+ * the shorter of two inner ones winning, and a NULL timeline crashing. */
+static void test_sections(void **state)
+{
+    struct loop_timeline *tl = timeline(1, 16);
+    struct timeline_block b;
+    /* a handler inside a connection's batch, and a shorter note */
+    uint64_t outer = loop_timeline_enter(tl);
+    uint64_t inner = loop_timeline_enter(tl);
+    sleep_ms(3);
+    loop_timeline_leave(tl, inner, 2, label_of("handler"));
+    loop_timeline_note(tl, 1 * MS, 3, label_of("shorter"));
+    loop_timeline_leave(tl, outer, 0, label_of("batch"));
+    assert_string_equal(newest_label(tl, &b), "handler");
+    assert_int_equal(b.tag, 2);
+    assert_true(b.dur_ns >= 3 * MS);
+    struct collected c = each(tl, 0, 0, UINT64_MAX);
+    assert_int_equal(c.n, 1); /* one block: the inner one is part of it */
+    /* a longer note names it; ties go to the later */
+    outer = loop_timeline_enter(tl);
+    loop_timeline_note(tl, 2 * MS, 1, label_of("first"));
+    loop_timeline_note(tl, 2 * MS, 1, label_of("second"));
+    sleep_ms(2);
+    loop_timeline_leave(tl, outer, 0, label_of("batch"));
+    assert_string_equal(newest_label(tl, &b), "second");
+    /* nothing inside: its own label */
+    outer = loop_timeline_enter(tl);
+    sleep_ms(2);
+    loop_timeline_leave(tl, outer, 0, label_of("accept"));
+    assert_string_equal(newest_label(tl, &b), "accept");
+    assert_int_equal(each(tl, 0, 0, UINT64_MAX).n, 3);
+    /* below the threshold: busy time only; a note outside any section: ignored */
+    uint64_t skipped = loop_timeline_skipped(tl, 0);
+    loop_timeline_note(tl, 5 * MS, 1, label_of("nowhere"));
+    outer = loop_timeline_enter(tl);
+    loop_timeline_leave(tl, outer, 0, label_of("quick"));
+    assert_int_equal(loop_timeline_skipped(tl, 0), skipped + 1);
+    assert_int_equal(each(tl, 0, 0, UINT64_MAX).n, 3);
+    /* the timeline off */
+    assert_int_equal(loop_timeline_enter(NULL), 0);
+    loop_timeline_note(NULL, 1, 0, label_of("x"));
+    loop_timeline_leave(NULL, 0, 0, label_of("x"));
+    loop_timeline_free(tl);
+}
+
+/* A batch after a long silence sends what ended within the last minute. */
+static void test_take_batch_keeps_a_minute(void **state)
+{
+    struct loop_timeline *tl = timeline(1, 8);
+    rec(tl, 0, 10, 20, 1);
+    rec(tl, 0, 61000, 61010, 2);
+    json_t *j = loop_timeline_take_batch(tl, AT(120000));
+    json_t *blocks = json_object_get(lane_of(j, 0), "blocks");
+    assert_int_equal(json_array_size(blocks), 1);
+    assert_int_equal(int_of(json_array_get(blocks, 0), "id"), 2);
+    json_decref(j);
+    loop_timeline_free(tl);
+}
+
+/* One block in two renderings with origins a fraction of a microsecond
+ * apart (a GET /timeline and a batch) is at the same unix microsecond in
+ * both, so the page draws it once. Breakage this catches: offsets counted
+ * from each rendering's own origin, rounding apart by 1 us. */
+static void test_same_instant_in_every_rendering(void **state)
+{
+    struct loop_timeline *tl = timeline(1, 8);
+    struct timeline_label l = {.what = "work", .id = 1};
+    loop_timeline_record(tl, 0, T + 12345678, T + 22345678, 1, &l); /* 12.345678 ms */
+    int64_t first = 0;
+    /* origins at every sub-microsecond residue: some add up across a us */
+    for (unsigned k = 0; k < 1000; k++) {
+        json_t *j = loop_timeline_json(tl, T + k, T + 50 * MS);
+        json_t *b = json_array_get(json_object_get(lane_of(j, 0), "blocks"), 0);
+        int64_t at = int_of(j, "t0_ms") * 1000 + int_of(b, "start_us");
+        json_decref(j);
+        if (!k)
+            first = at;
+        assert_int_equal(at, first);
+    }
+    json_t *j = loop_timeline_take_batch(tl, T + 50 * MS + 777);
+    json_t *b = json_array_get(json_object_get(lane_of(j, 0), "blocks"), 0);
+    assert_int_equal(int_of(j, "t0_ms") * 1000 + int_of(b, "start_us"), first);
+    json_decref(j);
+    loop_timeline_free(tl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_threshold),       cmocka_unit_test(test_wrap_around),
-        cmocka_unit_test(test_busy_fractions),  cmocka_unit_test(test_overlap_query),
-        cmocka_unit_test(test_lane_separation), cmocka_unit_test(test_worker_threads),
-        cmocka_unit_test(test_label_format),    cmocka_unit_test(test_json_shape),
+        cmocka_unit_test(test_threshold),
+        cmocka_unit_test(test_wrap_around),
+        cmocka_unit_test(test_busy_fractions),
+        cmocka_unit_test(test_overlap_query),
+        cmocka_unit_test(test_lane_separation),
+        cmocka_unit_test(test_worker_threads),
+        cmocka_unit_test(test_label_format),
+        cmocka_unit_test(test_json_shape),
         cmocka_unit_test(test_take_batch),
+        cmocka_unit_test(test_sections),
+        cmocka_unit_test(test_take_batch_keeps_a_minute),
+        cmocka_unit_test(test_same_instant_in_every_rendering),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
