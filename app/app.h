@@ -26,7 +26,8 @@ struct app_metrics {
     struct metric_family *requests, *latency, *in_flight, *placed, *finished, *refused, *live,
         *queue_depth, *baristas_busy, *baristas, *loop_blocked, *conn_open, *conn_accepted,
         *conn_rejected, *parse_errors, *lag, *lag_last, *iteration, *loop_events, *sse_subs,
-        *sse_cut, *sse_events, *sse_coalesced, *sse_bytes, *build_info, *start_time, *config_limit;
+        *sse_cut, *sse_events, *sse_coalesced, *sse_bytes, *build_info, *start_time, *config_limit,
+        *log_dropped;
     struct metric_series *lag_s, *lag_last_s, *iteration_s;
     struct metric_series *latency_s[APP_NMODE_LABELS];
 };

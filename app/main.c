@@ -29,6 +29,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     struct app *app = arg;
     if (!server_draining(app->ctx.server)) {
         server_shutdown(app->ctx.server);
+        log_flush(); /* "shutting down" now, not after the log interval */
         return;
     }
     /* The second signal ends the drain now: what still brews is failed and
@@ -150,7 +151,9 @@ int main(int argc, char **argv)
         return 1;
     }
     event_base_priority_init(app.base, 3); /* 0 urgent, 1 default, 2 after the rest */
-    log_attach(app.base);
+    /* From here on lines are buffered (base/log.h); log_stop() at the end,
+     * and at exit() for the early returns, writes what is left. */
+    log_start(opts.log_flush_ms, opts.log_buffer_bytes);
 
     if (opts.static_dir[0] && !(app.ctx.static_files = static_files_load(opts.static_dir)))
         return 1;
@@ -203,7 +206,7 @@ int main(int argc, char **argv)
     observe_timeline_free(&app); /* after the baristas, which record into it */
     free(app.ctx.menu_json);
     static_files_free(app.ctx.static_files);
-    log_detach();
+    log_stop();
     event_base_free(app.base);
     libevent_global_shutdown();
     return 0;

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "app/app.h"
+#include "base/log.h"
 #include "cafe/cafe.h"
 #include "server/metrics.h"
 #include "server/server.h"
@@ -88,6 +89,8 @@ static const struct family_def {
      "Events replaced by a newer one for the same order before sending", NO_LABELS},
     {SLOT(sse_bytes), METRIC_COUNTER, "cafe_sse_bytes_total",
      "Bytes of framed events, counted once however many subscribers", NO_LABELS},
+    {SLOT(log_dropped), METRIC_COUNTER, "cafe_log_lines_dropped_total",
+     "Log lines dropped because stderr was not read fast enough (or failed)", NO_LABELS},
     {SLOT(build_info), METRIC_GAUGE, "cafe_build_info", "Always 1; the version in a label",
      LABELS(by_version)},
     {SLOT(start_time), METRIC_GAUGE, "process_start_time_seconds",
@@ -219,6 +222,8 @@ static void refresh(struct app *app)
     set_scalar(am->sse_events, (double)st.events);
     set_scalar(am->sse_coalesced, (double)st.coalesced);
     set_scalar(am->sse_bytes, (double)st.bytes);
+
+    set_scalar(am->log_dropped, (double)log_lines_dropped());
 }
 
 /* GET /metrics (handlers/metrics.c, through handler_ctx.render_metrics). */

@@ -66,6 +66,12 @@ static const struct opt opts[] = {
     {"log-format", OPT_LOG_FORMAT, O(log_format), 0, 0, SETTING, "text|json",
      "log line format on stderr"},
     {"access-log", OPT_BOOL, O(access_log), 0, 0, SETTING, NULL, "one log line per request"},
+    {"log-flush-ms", OPT_UINT, O(log_flush_ms), 0, 60000, LIMIT, "MS",
+     "longest a log line waits in memory before it is written (0: at once)"},
+    {"log-buffer-bytes", OPT_SIZE, O(log_buffer_bytes), LOG_BUFFER_BYTES_MIN, 1 << 26, LIMIT,
+     "BYTES",
+     "log bytes that force a write; as many again wait while stderr is stuck, then lines are "
+     "dropped"},
     {"max-header-bytes", OPT_SIZE, L(max_header_bytes), 256, 1 << 24, LIMIT, "BYTES",
      "header block limit (431)"},
     {"max-header-fields", OPT_UINT, L(max_header_fields), 1, 10000, LIMIT, "N",
@@ -105,6 +111,8 @@ static void defaults(struct options *o)
     o->timeline_threshold_ms = LOOP_TIMELINE_THRESHOLD_NS_DEFAULT / 1000000;
     o->log_format = LOG_TEXT;
     o->access_log = true;
+    o->log_flush_ms = LOG_FLUSH_MS_DEFAULT;
+    o->log_buffer_bytes = LOG_BUFFER_BYTES_DEFAULT;
     struct sse_hub_config hub;
     sse_hub_config_default(&hub);
     o->sse_max_backlog = hub.max_backlog;

@@ -31,6 +31,8 @@ struct options {
     unsigned timeline_threshold_ms;
     enum log_format log_format;
     bool access_log;
+    unsigned log_flush_ms;   /* a log line waits at most this long in memory */
+    size_t log_buffer_bytes; /* log bytes waiting before a write; as many again while one is stuck */
     struct server_limits limits;
 };
 

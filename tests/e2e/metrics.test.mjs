@@ -200,7 +200,7 @@ test('every limit is exported as cafe_config_limit{name}, with the value it was 
     header_timeout_ms: 7001, idle_timeout_ms: 3001, write_timeout_ms: 9001, max_connections: 321,
     drain_timeout_ms: 4001, max_output_bytes: 654321, max_brews: 999, max_queue: 99, max_batch: 42,
     max_orders: 777, baristas: 3, slow_callback_ms: 123, sse_max_backlog: 333333,
-    sse_heartbeat_ms: 4444,
+    sse_heartbeat_ms: 4444, log_flush_ms: 77, log_buffer_bytes: 8888,
   };
   const flags = Object.entries(given).flatMap(([k, v]) => [`--${k.replaceAll('_', '-')}`, String(v)]);
   const s = await startServer(flags);

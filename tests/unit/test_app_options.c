@@ -273,7 +273,7 @@ static void help_lists_exactly_the_accepted_forms(void **state)
             }
         }
     }
-    assert_int_equal(flags, 27);
+    assert_int_equal(flags, 29);
     assert_int_equal(parse(&o, ARGS("-h"), out, sizeof(out), NULL, 0), 1);
     assert_int_equal(parse(&o, ARGS("--version"), out, sizeof(out), NULL, 0), 1);
     assert_true(strncmp(out, "cafe-server ", 12) == 0);
@@ -309,7 +309,7 @@ static void limits_as_the_metrics_export_sees_them(void **state)
                       "2048", "--max-connections", "77"));
     struct seen s = {0};
     options_each_limit(&o, collect, &s);
-    assert_int_equal(s.n, 18);
+    assert_int_equal(s.n, 20);
     assert_true(seen_value(&s, "max_orders") == 2);
     assert_true(seen_value(&s, "sse_max_backlog") == 4096);
     assert_true(seen_value(&s, "max_output_bytes") == 2048);
