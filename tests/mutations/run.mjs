@@ -31,7 +31,7 @@ export function parseMutations(file) {
     if (!('replace' in cur)) throw new Error(`${file}:${cur.line}: mutation ${cur.id} has no "replace:"`);
     cur.tests = cur.tests.split(/\s+/).filter(Boolean);
     cur.fast = cur.fast === 'yes';
-    cur.timeout = Number(cur.timeout || 300);
+    cur.timeout = Number(cur.timeout || 120);
     cur.source = path.relative(ROOT, file);
     out.push(cur);
     cur = null;
@@ -221,7 +221,15 @@ function main(argv) {
     ids.set(m.id, m.source);
   }
   if (opts.only.length) muts = muts.filter((m) => opts.only.some((o) => o === m.id || m.source.endsWith(o) || path.basename(m.source, '.mut') === o));
-  if (opts.fast) muts = muts.filter((m) => m.fast);
+  // The fast subset runs each mutation against its unit tests only (CI's
+  // minute): a fast mutation must name one that kills it.
+  if (opts.fast) {
+    muts = muts.filter((m) => m.fast);
+    for (const m of muts) {
+      m.tests = m.tests.filter((t) => t.startsWith('unit/'));
+      if (!m.tests.length) throw new Error(`${m.source}: fast mutation ${m.id} names no unit/ test`);
+    }
+  }
   if (opts.list) {
     for (const m of muts) console.log(`${m.id.padEnd(34)} ${m.file.padEnd(26)} ${m.tests.join(' ')}${m.fast ? ' (fast)' : ''}\n${''.padEnd(34)} ${m.breaks}`);
     return 0;

@@ -270,7 +270,9 @@ static void answer_pending_closing(struct sock *s)
     free(text);
 }
 
-/* Nothing until ms have passed, then a 408 saying why, closing. */
+/* Nothing until ms have passed, then a 408 saying why, and that the
+ * connection closes: a body's headers asked to keep it, and a refusal must
+ * override that (breaks if conn_reject() keeps the connection alive). */
 static void expect_408_after(struct sock *s, uint64_t ms, const char *why)
 {
     fake_advance(base, ms - 1);
