@@ -31,7 +31,10 @@ gcovr --root . --object-directory "$dir" "${filters[@]}" --exclude-unreachable-b
 node - "$dir/coverage.json" "${layers[@]}" >"$dir/coverage.txt" <<'EOF'
 const fs = require('fs');
 const [file, ...layers] = process.argv.slice(2);
-const files = JSON.parse(fs.readFileSync(file, 'utf8')).files;
+// Headers reached through the build's per-layer include folders (symlinks)
+// are reported a second time under the build folder's name: counted once.
+const files = JSON.parse(fs.readFileSync(file, 'utf8')).files
+  .filter((f) => layers.some((l) => f.filename.startsWith(l + '/')));
 const pct = (c, t) => (t ? ((100 * c) / t).toFixed(1) + ' %' : '-');
 const row = (name, f) => `${name.padEnd(28)} ${pct(f.lc, f.lt).padStart(8)} ${`${f.lc}/${f.lt}`.padStart(11)}` +
   ` ${pct(f.bc, f.bt).padStart(8)} ${`${f.bc}/${f.bt}`.padStart(11)}`;

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   startServer, rawExchange, parseResponses, request, waitFor, probeStatus, assertAtDeadline,
-  DEADLINE_SLACK_MS, SERVER_BIN,
+  stalledClient, serverSideState, DEADLINE_SLACK_MS, SERVER_BIN,
 } from '../lib/server.mjs';
 
 let srv;
@@ -30,15 +30,18 @@ test('prints one listening line and answers /healthz', async () => {
 });
 
 test('--help, --version, bad flags', () => {
+  // A server that should have refused to start is killed after 5 s (and
+  // listens on a port of its own meanwhile): the test fails, never hangs.
+  const run = (args, env = process.env) => spawnSync(SERVER_BIN, args, { env, timeout: 5000 });
   assert.match(execFileSync(SERVER_BIN, ['--help']).toString(), /--time-scale[\s\S]*CAFE_TIME_SCALE/);
   assert.match(execFileSync(SERVER_BIN, ['--version']).toString(), /^cafe-server \d+\.\d+\.\d+/);
-  const bad = spawnSync(SERVER_BIN, ['--port', 'eighty']);
+  const bad = run(['--port', 'eighty']);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr.toString(), /invalid value 'eighty' for --port/);
-  const env = spawnSync(SERVER_BIN, [], { env: { ...process.env, CAFE_TIME_SCALE: '-1' } });
+  const env = run(['--port', '0'], { ...process.env, CAFE_TIME_SCALE: '-1' });
   assert.equal(env.status, 2);
   assert.match(env.stderr.toString(), /CAFE_TIME_SCALE/);
-  assert.equal(spawnSync(SERVER_BIN, ['--bogus']).status, 2);
+  assert.equal(run(['--port', '0', '--bogus']).status, 2);
 });
 
 test('keep-alive: HTTP/1.1 keeps the connection, Connection: close ends it', async () => {
@@ -335,6 +338,75 @@ test('idle keep-alive timeout: an idle connection is closed quietly at the timeo
   }
 });
 
+// A folder with one big file of numbered lines (each answer can be checked
+// whole); removed by the caller.
+function bigFileDir(bytes) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cafe-big-'));
+  let text = '';
+  for (let i = 0; text.length < bytes; i++) text += `line ${i}\n`.padStart(16, '.');
+  fs.writeFileSync(path.join(dir, 'big.txt'), text.slice(0, bytes));
+  return { dir, body: Buffer.from(text.slice(0, bytes)) };
+}
+
+test('write timeout: a client that reads nothing is cut at --write-timeout-ms', async () => {
+  // Breakages caught: no timeout on the socket's write event, or its firing
+  // taken for "writable" (the stalled client held for ever). The defaults'
+  // 10 s is defaults.test.mjs's; here the same cut, sooner.
+  const { dir } = bigFileDir(256 * 1024);
+  const s = await startServer(['--static-dir', dir, '--write-timeout-ms', '600']);
+  try {
+    // 40 pipelined answers of 256 KiB, a 4 KiB receive buffer: far more than
+    // the kernel holds, so the answers wait on the server.
+    const stalled = await stalledClient(s.port, 4096, '/big.txt', '\r\n\r\n', 40);
+    try {
+      const t0 = performance.now();
+      await waitFor(() => serverSideState(s.port, stalled.port) !== 1, 600 + DEADLINE_SLACK_MS + 2000, 'the cut');
+      assertAtDeadline(performance.now() - t0, 600, 'the write timeout');
+    } finally {
+      await stalled.close();
+    }
+  } finally {
+    await s.stop();
+    fs.rmSync(dir, { recursive: true });
+  }
+});
+
+test('backpressure over real sockets: a client that pauses gets every pipelined answer intact when it reads again', async () => {
+  // 24 answers of 1 MiB, more than the kernel's buffers hold: the server's
+  // writes wait for the socket (and it stops reading requests past
+  // --max-output-bytes), then resume as the client reads. Breakage caught:
+  // output lost, reordered or cut when a write waits for the socket.
+  const size = 1024 * 1024, count = 24;
+  const { dir, body } = bigFileDir(size);
+  const s = await startServer(['--static-dir', dir, '--max-output-bytes', String(256 * 1024)]);
+  try {
+    const sock = net.connect(s.port, '127.0.0.1');
+    await new Promise((r) => sock.on('connect', r));
+    sock.pause();
+    sock.write(Array.from({ length: count }, () => GET('/big.txt')).join('') + GET('/healthz', 'Connection: close\r\n'));
+    await new Promise((r) => setTimeout(r, 300)); // the server fills every buffer on the way
+    const chunks = [];
+    sock.on('data', (d) => chunks.push(d));
+    const ended = new Promise((resolve, reject) => { sock.on('end', resolve); sock.on('error', reject); });
+    sock.resume();
+    await ended;
+    const all = Buffer.concat(chunks);
+    let at = 0;
+    for (let i = 0; i < count; i++) {
+      const headEnd = all.indexOf('\r\n\r\n', at);
+      const head = all.subarray(at, headEnd).toString('latin1');
+      assert.match(head, /^HTTP\/1\.1 200 OK\r\n/, `answer ${i}`);
+      assert.equal(Number(/Content-Length: (\d+)/.exec(head)[1]), size);
+      assert.ok(all.subarray(headEnd + 4, headEnd + 4 + size).equals(body), `answer ${i}'s body intact`);
+      at = headEnd + 4 + size;
+    }
+    assert.match(all.subarray(at).toString('latin1'), /^HTTP\/1\.1 200 OK\r\n[\s\S]*"status":"ok"/);
+  } finally {
+    await s.stop();
+    fs.rmSync(dir, { recursive: true });
+  }
+});
+
 test('over the connection cap: 503 with Retry-After, others still served', async () => {
   const s = await startServer(['--max-connections', '3']);
   const held = [];
@@ -380,14 +452,18 @@ test('SIGTERM: an idle keep-alive connection gets the 500 ms drain grace, then i
 
 test('limits come from the environment too (CAFE_MAX_URI_BYTES); SIGINT drains like SIGTERM', async () => {
   const s = await startServer([], { CAFE_MAX_URI_BYTES: '64' });
-  const { data } = await rawExchange(s.port, GET('/' + 'x'.repeat(100)));
-  assert.equal(parseResponses(data)[0].status, 414);
-  assert.equal((await request(`${s.url}/healthz`)).status, 200);
-  // The flag wins over the environment.
-  const f = await startServer(['--max-uri-bytes', '4096'], { CAFE_MAX_URI_BYTES: '64' });
-  assert.equal((await request(`${f.url}/healthz?${'q'.repeat(100)}`)).status, 200);
-  assert.equal((await s.stop('SIGINT')).code, 0);
-  assert.equal((await f.stop('SIGINT')).code, 0);
+  let f;
+  try {
+    const { data } = await rawExchange(s.port, GET('/' + 'x'.repeat(100)));
+    assert.equal(parseResponses(data)[0].status, 414);
+    assert.equal((await request(`${s.url}/healthz`)).status, 200);
+    // The flag wins over the environment.
+    f = await startServer(['--max-uri-bytes', '4096'], { CAFE_MAX_URI_BYTES: '64' });
+    assert.equal((await request(`${f.url}/healthz?${'q'.repeat(100)}`)).status, 200);
+  } finally { // a failed assertion must not leave a server running (the test would hang)
+    assert.equal((await s.stop('SIGINT')).code, 0);
+    if (f) assert.equal((await f.stop('SIGINT')).code, 0);
+  }
 });
 
 test('--log-format json: every log line is one JSON object, client bytes included', async () => {

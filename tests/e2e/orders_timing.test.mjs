@@ -134,3 +134,16 @@ test('a batch starts in request order: in async a hands-on step delays the next 
   assert.ok(latteStart(a) >= 2 * U * 0.9, `async: latte waited for the avocado (${latteStart(a)} ms)`);
   assert.ok(latteStart(t) < U, `thread: latte started at once (${latteStart(t)} ms)`);
 });
+
+test('queued sync brews take turns with other clients: a request during the first of four is answered before the second', async () => {
+  // Breakage caught: the queued sync brews run back to back in one loop
+  // callback (every request waits for all four lattes, ~3 more).
+  const r = await request(`${srv.url}/orders?wait=0`, {
+    method: 'POST', body: { mode: 'sync', orders: Array.from({ length: 4 }, () => ({ item: 'latte' })) } });
+  assert.equal(r.status, 202);
+  await new Promise((res) => setTimeout(res, U)); // the first latte holds the loop now
+  const { r: h, ms } = await timed(() => request(`${srv.url}/healthz`));
+  assert.equal(h.status, 200);
+  assert.ok(ms < 2 * 5 * U, `healthz took ${ms.toFixed(0)} ms: it waited for more than the latte in hand (${5 * U} ms each)`);
+  await new Promise((res) => setTimeout(res, 4 * 5 * U)); // the rest brew before the next test times anything
+});

@@ -52,3 +52,13 @@ test('a Host that is not host[:port] is 400 and the connection closed', async ()
     assert.equal(r.status, 200, `Host: ${host}`);
   }
 });
+
+test('CONNECT is 501 Not Implemented, and the connection closed (we are not a proxy)', async () => {
+  // Breakage caught: the status line's reason phrase (read from the table for
+  // every response) wrong or "Unknown" for 501, or CONNECT taken for a request.
+  const r = await answerTo('CONNECT cafe.example:443 HTTP/1.1\r\nHost: cafe.example:443\r\n\r\n');
+  assert.equal(r.head, 'HTTP/1.1 501 Not Implemented');
+  assert.equal(r.headers['content-type'], 'application/problem+json');
+  assert.match(JSON.parse(r.body).detail, /CONNECT is not supported/);
+  assert.ok(r.closed);
+});

@@ -67,3 +67,26 @@ test('after the drain timeout the process exits at once, even with a hands-on st
   assert.equal((await waiting).status, 503);
   assert.ok(ms <= 300 + DEADLINE_SLACK_MS, `exit ${ms.toFixed(0)} ms after SIGTERM, with a 300 ms drain timeout`);
 });
+
+test('an order arriving during the drain is refused 503, not brewed', async () => {
+  // Breakage caught: the café still admitting orders once draining (the
+  // order brews, holding the exit until it is done or the drain times out).
+  const s = await startServer([]); // a latte: 5 s
+  const c = net.connect(s.port, '127.0.0.1');
+  await new Promise((r) => c.on('connect', r));
+  c.write('GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n');
+  await new Promise((r) => c.once('data', r));
+  let got = '';
+  c.on('data', (d) => { got += d; });
+  const closed = new Promise((r) => c.on('close', r));
+  const t0 = performance.now();
+  const stopped = s.stop('SIGTERM');
+  await s.waitForLog(/shutting down/);
+  const body = '{"item":"latte"}';
+  c.write(`POST /order HTTP/1.1\r\nHost: t\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+  await closed;
+  assert.match(got, /^HTTP\/1\.1 503 /);
+  assert.match(got, /the café is closing; no new orders/);
+  assert.equal((await stopped).code, 0);
+  assert.ok(performance.now() - t0 < 5000, 'the exit did not wait for a latte');
+});

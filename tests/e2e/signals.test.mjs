@@ -7,11 +7,14 @@
 // "At once" is measured against the first signal: the time from the second
 // signal to the exit may be a few times what the server took to notice the
 // first one (the machine may be loaded, the build may be ASan), never the
-// seconds the barista's step still had to run. Breakage this catches: the
+// seconds the barista's step still had to run. Breakages this catches: the
 // pool joined with a step in hand (the old behaviour: ~9.5 s here), the
-// second signal ignored or only starting the drain again.
+// second signal ignored or only starting the drain again, or failing the
+// brews without stopping the loop (a client halfway through its request
+// holds the drain for its whole header deadline, 10 s).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { startServer, request, waitFor } from '../lib/server.mjs';
 
 const SCALE = 5; // the lunch's peel_avocado (2 recipe s) takes 10 s in a barista's hands
@@ -41,6 +44,14 @@ async function secondSignalExitsAtOnce(signal) {
   await waitFor(async () => (await metric(srv, 'cafe_workers_busy')) === 1, 5000, 'the barista busy');
   await waitFor(async () => (await metric(srv, 'cafe_brews_in_flight{mode="async"}')) === 1, 5000,
     'the latte brewing');
+  // A client halfway through its request: the drain would wait out its
+  // header deadline.
+  const slow = net.connect(srv.port, '127.0.0.1');
+  slow.on('error', () => {});
+  await new Promise((r) => slow.on('connect', r));
+  slow.write('GET /healthz HTTP/1.1\r\nHo');
+  // open: the lunch's, the latte's, this scrape's and the slow one
+  await waitFor(async () => (await metric(srv, 'cafe_http_connections_open')) === 4, 5000, 'the slow client');
 
   const t0 = performance.now();
   srv.proc.kill(signal);
@@ -53,6 +64,7 @@ async function secondSignalExitsAtOnce(signal) {
   srv.proc.kill(signal);
   const { code, signal: killedBy } = await exit;
   const took = performance.now() - t1;
+  slow.destroy();
 
   assert.equal(killedBy, null, srv.stderr.slice(-2000));
   assert.equal(code, 0, srv.stderr.slice(-2000));

@@ -26,6 +26,8 @@ struct world_opts {
     unsigned timeout_ms; /* Redis command timeout (default 500) */
     unsigned lease_ms;   /* default 600 */
     unsigned cancel_wait_ms;
+    const char *password; /* redis://:password@... (default none) */
+    int db;               /* .../db (default 0) */
 };
 
 struct world {
@@ -92,8 +94,9 @@ static inline struct world *world_new(enum store_kind kind, const struct redis_s
                               .max_queue = 100,
                               .replica_id = o.replica ? o.replica : "a"};
     if (kind == KIND_REDIS) {
-        char url[64], err[256];
-        snprintf(url, sizeof(url), "redis://127.0.0.1:%d", server->port);
+        char url[160], err[256];
+        snprintf(url, sizeof(url), "redis://%s%s%s127.0.0.1:%d/%d", o.password ? ":" : "",
+                 o.password ? o.password : "", o.password ? "@" : "", server->port, o.db);
         struct store_redis_config rc = {.url = url,
                                         .prefix = o.prefix ? o.prefix : "test:",
                                         .replica = cfg.replica_id,

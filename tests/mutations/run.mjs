@@ -3,6 +3,7 @@
 // that claim the behaviour, and prints killed / survived / stale.
 //
 //   node tests/mutations/run.mjs [--fast] [--list] [--dir DIR] [--from FILE.mut] [ID-or-FILE ...]
+//   node tests/mutations/run.mjs --check [--ref GITREF]... [ID-or-FILE ...]
 //
 // Never touches the working tree: the copy lives in DIR (default
 // build-mut/, or $CAFE_MUTATION_DIR) with its own build folder, reused from
@@ -13,7 +14,7 @@ import path from 'node:path';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const HERE = path.join(ROOT, 'tests/mutations');
-const KEYS = ['id', 'file', 'find', 'replace', 'tests', 'breaks', 'fast', 'timeout'];
+const KEYS = ['id', 'file', 'after', 'find', 'replace', 'tests', 'breaks', 'fast', 'timeout'];
 
 // --- the format --------------------------------------------------------------
 
@@ -30,7 +31,7 @@ export function parseMutations(file) {
     if (!('replace' in cur)) throw new Error(`${file}:${cur.line}: mutation ${cur.id} has no "replace:"`);
     cur.tests = cur.tests.split(/\s+/).filter(Boolean);
     cur.fast = cur.fast === 'yes';
-    cur.timeout = Number(cur.timeout || 300);
+    cur.timeout = Number(cur.timeout || 120);
     cur.source = path.relative(ROOT, file);
     out.push(cur);
     cur = null;
@@ -49,17 +50,32 @@ export function parseMutations(file) {
 }
 
 // Applies m to the text of its file: the one line whose trimmed text is
-// m.find becomes m.replace, with the line's own indentation. Returns the new
-// text, or {stale: why} when the line is gone or no longer unique.
+// m.find becomes m.replace, with the line's own indentation. With m.after,
+// the line is the first such one after the one line whose trimmed text is
+// m.after (a find that is not unique in the file, such as a repeated check).
+// Returns the new text, or {stale: why} when a line is gone or no longer
+// unique.
 export function applyMutation(text, m) {
   const lines = text.split('\n');
-  const hits = [];
-  lines.forEach((l, i) => { if (l.trim() === m.find.trim()) hits.push(i); });
-  if (hits.length === 0) return { stale: `no line "${m.find.trim()}" in ${m.file}` };
-  if (hits.length > 1) return { stale: `"${m.find.trim()}" is on ${hits.length} lines of ${m.file} (lines ${hits.map((h) => h + 1).join(', ')})` };
-  const indent = /^\s*/.exec(lines[hits[0]])[0];
-  lines[hits[0]] = m.replace.trim() ? indent + m.replace.trim() : '';
-  return { text: lines.join('\n'), line: hits[0] + 1 };
+  const matching = (want) => lines.flatMap((l, i) => (l.trim() === want.trim() ? [i] : []));
+  const where = (hits) => `lines ${hits.map((h) => h + 1).join(', ')}`;
+  const hits = matching(m.find);
+  let line;
+  if (m.after) {
+    const anchor = matching(m.after);
+    if (anchor.length !== 1)
+      return { stale: anchor.length ? `"${m.after.trim()}" is on ${anchor.length} lines of ${m.file} (${where(anchor)})`
+        : `no line "${m.after.trim()}" in ${m.file}` };
+    line = hits.find((h) => h > anchor[0]);
+    if (line === undefined) return { stale: `no line "${m.find.trim()}" after "${m.after.trim()}" in ${m.file}` };
+  } else {
+    if (hits.length === 0) return { stale: `no line "${m.find.trim()}" in ${m.file}` };
+    if (hits.length > 1) return { stale: `"${m.find.trim()}" is on ${hits.length} lines of ${m.file} (${where(hits)})` };
+    line = hits[0];
+  }
+  const indent = /^\s*/.exec(lines[line])[0];
+  lines[line] = m.replace.trim() ? indent + m.replace.trim() : '';
+  return { text: lines.join('\n'), line: line + 1 };
 }
 
 // --- the scratch copy ------------------------------------------------------------
@@ -148,14 +164,49 @@ function runTests(bdir, m) {
   };
 }
 
+// --- anchors only ----------------------------------------------------------------
+
+// The text of file at a git ref ("" for the working tree), or null when the
+// file is not there.
+function fileAt(ref, file) {
+  if (!ref) {
+    const p = path.join(ROOT, file);
+    return fs.existsSync(p) ? fs.readFileSync(p, 'utf8') : null;
+  }
+  const r = spawnSync('git', ['show', `${ref}:${file}`], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 28 });
+  return r.status === 0 ? r.stdout : null;
+}
+
+// --check: whether every selected mutation's line is still there, once, in
+// the working tree or at each --ref (another branch, before a merge). Builds
+// nothing, runs nothing: a second or so.
+function checkAnchors(muts, refs) {
+  let stale = 0;
+  for (const ref of refs.length ? refs : ['']) {
+    for (const m of muts) {
+      const text = fileAt(ref, m.file);
+      const why = text === null ? `${m.file} does not exist` : applyMutation(text, m).stale;
+      if (why) {
+        stale++;
+        console.log(`STALE    ${m.id}${ref ? ` at ${ref}` : ''}: ${why} (${m.source})`);
+      }
+    }
+  }
+  const where = refs.length ? refs.join(', ') : 'the working tree';
+  console.log(`mutations: ${muts.length} checked against ${where}; ${stale ? `${stale} stale` : 'every line found once'}`);
+  return stale ? 1 : 0;
+}
+
 // --- main --------------------------------------------------------------------
 
 function main(argv) {
-  const opts = { fast: false, list: false, from: [], dir: process.env.CAFE_MUTATION_DIR || path.join(ROOT, 'build-mut'), only: [] };
+  const opts = { fast: false, list: false, check: false, refs: [], from: [], dir: process.env.CAFE_MUTATION_DIR || path.join(ROOT, 'build-mut'), only: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--fast') opts.fast = true;
     else if (a === '--list') opts.list = true;
+    else if (a === '--check') opts.check = true;
+    else if (a === '--ref') opts.refs.push(argv[++i]);
     else if (a === '--from') opts.from.push(path.resolve(argv[++i]));
     else if (a === '--dir') opts.dir = path.resolve(argv[++i]);
     else if (a.startsWith('-')) { console.error(`unknown option ${a}`); return 2; }
@@ -170,12 +221,21 @@ function main(argv) {
     ids.set(m.id, m.source);
   }
   if (opts.only.length) muts = muts.filter((m) => opts.only.some((o) => o === m.id || m.source.endsWith(o) || path.basename(m.source, '.mut') === o));
-  if (opts.fast) muts = muts.filter((m) => m.fast);
+  // The fast subset runs each mutation against its unit tests only (CI's
+  // minute): a fast mutation must name one that kills it.
+  if (opts.fast) {
+    muts = muts.filter((m) => m.fast);
+    for (const m of muts) {
+      m.tests = m.tests.filter((t) => t.startsWith('unit/'));
+      if (!m.tests.length) throw new Error(`${m.source}: fast mutation ${m.id} names no unit/ test`);
+    }
+  }
   if (opts.list) {
     for (const m of muts) console.log(`${m.id.padEnd(34)} ${m.file.padEnd(26)} ${m.tests.join(' ')}${m.fast ? ' (fast)' : ''}\n${''.padEnd(34)} ${m.breaks}`);
     return 0;
   }
   if (!muts.length) { console.error('no mutation selected'); return 2; }
+  if (opts.check || opts.refs.length) return checkAnchors(muts, opts.refs);
 
   fs.mkdirSync(opts.dir, { recursive: true });
   const src = syncTree(opts.dir);

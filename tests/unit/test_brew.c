@@ -130,6 +130,32 @@ static void lunch_in_each_mode(void **state)
     }
 }
 
+/* A recipe that lists its hands-on step first: async mode still arms every
+ * ready waiting step before the hands-on one blocks the loop, whatever the
+ * order they are listed in (breaks if the scan stops at the first hands-on
+ * step: the wait then starts after the hands-on one). */
+static void gather_arms_every_wait_first(void **state)
+{
+    json_t *j = json_pack("{s:[{s:s, s:[{s:s, s:s, s:f}, {s:s, s:s, s:f}]}]}", "items", "name",
+                          "salad", "steps", "name", "wash", "kind", "hands", "seconds", 2.0, "name",
+                          "marinate", "kind", "wait", "seconds", 10.0);
+    char err[256];
+    struct menu *m = menu_from_json(j, err, sizeof(err));
+    json_decref(j);
+    assert_non_null(m);
+    struct world *w = world_new(m, 1, 10);
+    struct order *o = place(w, "salad", MODE_ASYNC, -1);
+    order_ref(o);
+    double ms = run_until_answered(w, 1);
+    const struct order_step *wash = step_named(o, "wash");
+    const struct order_step *marinate = step_named(o, "marinate");
+    assert_true(marinate->start_ms <= wash->start_ms);          /* armed before the wash blocks */
+    assert_true(marinate->end_ms - wash->start_ms < 11 * U_MS); /* 10, not 2 + 10 */
+    assert_true(ms >= 10 * U_MS - 5);
+    order_unref(o);
+    world_free(w);
+}
+
 static void observer_sees_every_transition(void **state)
 {
     struct world *w = world_new(NULL, 1, 10);
@@ -372,6 +398,7 @@ int main(void)
     log_set_slow_threshold_ms(0);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(lunch_in_each_mode),
+        cmocka_unit_test(gather_arms_every_wait_first),
         cmocka_unit_test(observer_sees_every_transition),
         cmocka_unit_test(thread_mode_uses_the_baristas),
         cmocka_unit_test(queue_full_refuses_thread_orders),

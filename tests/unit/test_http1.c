@@ -123,6 +123,66 @@ static enum handler_status on_quiet(struct request *req)
     return HANDLER_PENDING;
 }
 
+/* An unframed stream (an event stream's kind): its body ends with the
+ * connection. */
+static struct request *unframed_req;
+
+static enum handler_status on_unframed(struct request *req)
+{
+    unframed_req = req;
+    response_stream_begin(req, 200, "text/event-stream", false);
+    response_stream_write(req, "data: 1\n\n", 9);
+    return HANDLER_PENDING;
+}
+
+/* The response API at its edges, one case per ?query. */
+#define V10   "vvvvvvvvvv"
+#define V100  V10 V10 V10 V10 V10 V10 V10 V10 V10 V10
+#define V1200 V100 V100 V100 V100 V100 V100 V100 V100 V100 V100 V100 V100
+static unsigned cleanups;
+
+static void count_cleanup(const void *data, size_t len, void *arg)
+{
+    cleanups++;
+}
+
+static enum handler_status on_edge(struct request *req)
+{
+    static char long_value[1300];
+    memset(long_value, 'v', sizeof(long_value) - 1);
+    if (!strcmp(req->query, "headers")) {
+        /* A name over 128 bytes and values over the line are dropped whole,
+         * never cut; a head over its 1 KiB buffer goes out intact. */
+        char name[200];
+        memset(name, 'n', sizeof(name) - 1);
+        name[sizeof(name) - 1] = '\0';
+        response_header(req, name, "x");
+        response_header(req, "X-Const", V1200); /* a constant: copied unformatted */
+        response_header(req, "X-Formatted", "%s", long_value);
+        for (int i = 0; i < 12; i++)
+            response_header(req, "X-Pad", "%d-%.100s", i, long_value);
+        response_send(req, 200, "text/plain", "ok", 2);
+    } else if (!strcmp(req->query, "null-json")) {
+        response_send_json(req, 200, NULL); /* what a failed json_pack() gives */
+    } else if (!strcmp(req->query, "twice-json")) {
+        response_send_json(req, 201, json_pack("{s:i}", "n", 1));
+        response_send_json(req, 200, json_pack("{s:i}", "n", 2)); /* ignored, and freed */
+    } else if (!strcmp(req->query, "stream-after-end")) {
+        response_stream_end(req); /* not streaming: nothing happens */
+        response_stream_begin(req, 200, "text/plain", true);
+        assert_false(response_stream_write_ref(req, "ref", 3, count_cleanup, NULL)); /* chunked */
+        response_stream_write(req, "one", 3);
+        response_stream_end(req);
+        assert_false(response_stream_write(req, "late", 4));
+        assert_false(response_stream_write_ref(req, "late", 4, count_cleanup, NULL));
+        response_stream_end(req); /* ended once */
+    } else if (!strcmp(req->query, "retry-after")) {
+        response_header(req, "Retry-After", "7");
+        response_problem(req, 503, NULL, "busy");
+    }
+    return HANDLER_DONE;
+}
+
 static const struct route routes[] = {
     {METHOD_GET, "/hello", on_hello, "/hello", 0, 0},
     {METHOD_GET, "/big", on_big, "/big", 0, 0},
@@ -130,6 +190,8 @@ static const struct route routes[] = {
     {METHOD_GET, "/pending", on_pending, "/pending", 0, 0},
     {METHOD_GET, "/stream", on_stream, "/stream", 0, 0},
     {METHOD_GET, "/quiet", on_quiet, "/quiet", 0, 0},
+    {METHOD_GET, "/unframed", on_unframed, "/unframed", 0, 0},
+    {METHOD_GET, "/edge", on_edge, "/edge", 0, 0},
 };
 
 static void on_done(struct request *req, uint64_t ns, void *app)
@@ -157,7 +219,7 @@ static int setup(void **state)
     memset(&stats, 0, sizeof(stats));
     http1_ctx_init(&ctx, base, &limits, &hooks, &stats);
     pending_req = NULL;
-    aborts = proceeds = stops = done_calls = 0;
+    aborts = proceeds = stops = done_calls = cleanups = 0;
     next_fd = 0;
     memset(big_body, 'x', sizeof(big_body));
     return 0;
@@ -204,6 +266,21 @@ static void answer_pending_closing(struct sock *s)
     response_send(pending_req, 200, "text/plain", "ok", 2);
     fake_run(base);
     char *text = expect_responses(s, 1);
+    assert_non_null(strstr(text, "Connection: close"));
+    free(text);
+}
+
+/* Nothing until ms have passed, then a 408 saying why, and that the
+ * connection closes: a body's headers asked to keep it, and a refusal must
+ * override that (breaks if conn_reject() keeps the connection alive). */
+static void expect_408_after(struct sock *s, uint64_t ms, const char *why)
+{
+    fake_advance(base, ms - 1);
+    free(expect_responses(s, 0));
+    fake_advance(base, 1);
+    char *text = expect_responses(s, 1);
+    assert_non_null(strstr(text, "408 Request Timeout"));
+    assert_non_null(strstr(text, why));
     assert_non_null(strstr(text, "Connection: close"));
     free(text);
 }
@@ -373,14 +450,7 @@ static void header_deadline_is_total(void **state)
     }
     assert_int_equal(s->deadlines, armed); /* not re-armed by a single byte */
     uint64_t elapsed = 20 * (strlen(slow) - 1);
-    fake_advance(base, HEADER_MS - elapsed - 1);
-    free(expect_responses(s, 0));
-    fake_advance(base, 1);
-    char *text = expect_responses(s, 1);
-    assert_non_null(strstr(text, "408 Request Timeout"));
-    assert_non_null(strstr(text, "headers took too long"));
-    assert_non_null(strstr(text, "Connection: close"));
-    free(text);
+    expect_408_after(s, HEADER_MS - elapsed, "headers took too long");
     assert_true(s->shut); /* then lingering */
     assert_int_equal(stats.parse_errors, 1);
 }
@@ -393,13 +463,7 @@ static void body_deadline(void **state)
     fake_advance(base, 300);
     fake_send(s, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc");
     fake_run(base);
-    fake_advance(base, HEADER_MS - 1);
-    free(expect_responses(s, 0));
-    fake_advance(base, 1);
-    char *text = expect_responses(s, 1);
-    assert_non_null(strstr(text, "408 Request Timeout"));
-    assert_non_null(strstr(text, "body took too long"));
-    free(text);
+    expect_408_after(s, HEADER_MS, "body took too long");
 }
 
 /* The client resets while its request is pending: the abort hook runs once,
@@ -618,6 +682,141 @@ static void stream_write_timeout(void **state)
     assert_int_equal(stops, 1);
 }
 
+/* Headers that trickle for most of their deadline, then a stalled body: the
+ * body gets a whole deadline of its own, counted from the end of the headers
+ * (breaks if the HEAD -> BODY move arms nothing: the 408 comes at the
+ * header deadline, worded as headers that took too long). */
+static void body_deadline_after_slow_headers(void **state)
+{
+    struct sock *s = connect_client();
+    const char *head = "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n";
+    size_t n = strlen(head);
+    char one[2] = {0};
+    unsigned pace = 600 / (unsigned)(n - 1); /* the headers take 600 of their 1,000 ms */
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            fake_advance(base, pace);
+        one[0] = head[i];
+        fake_send(s, one);
+        fake_run(base);
+    }
+    assert_true(pace * (n - 1) > HEADER_MS / 2);
+    expect_408_after(s, HEADER_MS, "body took too long");
+}
+
+/* A body without framing ends with the connection: its head says so, also
+ * to an HTTP/1.1 client that would keep the connection, and an HTTP/1.0
+ * client is never sent chunked coding (breaks if an unframed body keeps the
+ * connection, or if HTTP/1.0 gets Transfer-Encoding). */
+static void unframed_streams_close(void **state)
+{
+    struct sock *s = connect_client();
+    fake_send(s, GET("/unframed"));
+    fake_run(base);
+    char *text = fake_take(s);
+    assert_non_null(strstr(text, "HTTP/1.1 200 OK\r\n"));
+    assert_non_null(strstr(text, "Connection: close\r\n"));
+    assert_null(strstr(text, "Transfer-Encoding"));
+    assert_null(strstr(text, "Content-Length"));
+    assert_non_null(strstr(text, "\r\n\r\ndata: 1\n\n"));
+    free(text);
+    response_stream_end(unframed_req);
+    fake_run(base);
+    assert_true(s->shut);
+
+    struct sock *t = stream_sock = connect_client();
+    fake_send(t, "GET /stream HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    fake_run(base);
+    text = expect_responses(t, 1);
+    assert_null(strstr(text, "Transfer-Encoding"));
+    assert_non_null(strstr(text, "Connection: close\r\n"));
+    assert_null(strstr(text, "Connection: keep-alive"));
+    assert_non_null(strstr(text, "\r\n\r\n<00>"));
+    assert_non_null(strstr(text, "<07>"));
+    assert_null(strstr(text, "\r\n0\r\n\r\n")); /* no last chunk: the close ends it */
+    free(text);
+    assert_true(t->shut);
+}
+
+/* The response API's guards: headers too long for a line are dropped whole;
+ * a long head is sent intact; a response that cannot be serialised is a 500;
+ * a second answer, and stream writes after the end, do nothing (and memory
+ * handed over is freed: ASan's leak check); a handler's own Retry-After
+ * stands. */
+static void response_edges(void **state)
+{
+    static const struct {
+        const char *query;
+        const char *has[3];   /* each must be in the response */
+        const char *lacks[3]; /* none may be */
+    } cases[] = {
+        {"headers", {"X-Pad: 11-", "\r\n\r\nok"}, {"nnnn", "X-Const", "X-Formatted"}},
+        {"null-json", {"HTTP/1.1 500 Internal Server Error\r\n", "\"status\":500"}, {NULL}},
+        {"twice-json", {"201 Created", "{\"n\":1}\n"}, {"\"n\":2"}},
+        {"stream-after-end", {"3\r\none\r\n0\r\n\r\n"}, {"late", "ref"}},
+        {"retry-after", {"503 Service Unavailable", "Retry-After: 7\r\n"}, {"Retry-After: 1"}},
+    };
+    struct sock *s = connect_client();
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char req[64];
+        snprintf(req, sizeof(req), "GET /edge?%s HTTP/1.1\r\nHost: t\r\n\r\n", cases[i].query);
+        fake_send(s, req);
+        fake_run(base);
+        char *text = expect_responses(s, 1);
+        for (int k = 0; k < 3; k++) {
+            if (cases[i].has[k] && !strstr(text, cases[i].has[k]))
+                fail_msg("?%s: no \"%s\" in:\n%.600s", cases[i].query, cases[i].has[k], text);
+            if (cases[i].lacks[k] && strstr(text, cases[i].lacks[k]))
+                fail_msg("?%s: \"%s\" in:\n%.600s", cases[i].query, cases[i].lacks[k], text);
+        }
+        if (!strcmp(cases[i].query, "headers")) { /* the twelve that fit, in a head over 1 KiB */
+            assert_int_equal(count(text, "X-Pad: "), 12);
+            assert_true(strlen(text) > 1200);
+        }
+        free(text);
+    }
+    assert_int_equal(cleanups, 2); /* refused references are released at once */
+    assert_false(s->closed);
+}
+
+/* Every status the engine can send has its RFC 9110 reason phrase (the
+ * status line of each response reads it). */
+static void reason_phrases(void **state)
+{
+    static const struct {
+        int status;
+        const char *reason;
+    } want[] = {
+        {100, "Continue"},
+        {200, "OK"},
+        {201, "Created"},
+        {202, "Accepted"},
+        {204, "No Content"},
+        {304, "Not Modified"},
+        {400, "Bad Request"},
+        {404, "Not Found"},
+        {405, "Method Not Allowed"},
+        {408, "Request Timeout"},
+        {409, "Conflict"},
+        {411, "Length Required"},
+        {413, "Content Too Large"},
+        {414, "URI Too Long"},
+        {415, "Unsupported Media Type"},
+        {417, "Expectation Failed"},
+        {422, "Unprocessable Content"},
+        {429, "Too Many Requests"},
+        {431, "Request Header Fields Too Large"},
+        {500, "Internal Server Error"},
+        {501, "Not Implemented"},
+        {503, "Service Unavailable"},
+        {504, "Gateway Timeout"},
+        {505, "HTTP Version Not Supported"},
+        {299, "Unknown"},
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        assert_string_equal(http_reason(want[i].status), want[i].reason);
+}
+
 /* Shutdown: an idle connection gets a short grace, then closes; a busy one
  * is answered with Connection: close (breaks if the drain cuts requests in
  * flight, or leaves idle connections open). */
@@ -671,6 +870,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(stream_proceed_only_when_owed, setup, teardown),
         cmocka_unit_test_setup_teardown(stream_stops, setup, teardown),
         cmocka_unit_test_setup_teardown(stream_write_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(body_deadline_after_slow_headers, setup, teardown),
+        cmocka_unit_test_setup_teardown(unframed_streams_close, setup, teardown),
+        cmocka_unit_test_setup_teardown(response_edges, setup, teardown),
+        cmocka_unit_test(reason_phrases),
         cmocka_unit_test_setup_teardown(drain, setup, teardown),
         cmocka_unit_test_setup_teardown(reject_closes, setup, teardown),
     };

@@ -14,7 +14,9 @@
  *   completes; a blocking call -> the ticker's gap grows to the pause;
  * - bad data: a decoder that trusts the record (crash under ASan) or a get
  *   that reports a bad record as missing;
- * - NOSCRIPT: no fallback to EVAL -> placing fails after SCRIPT FLUSH. */
+ * - NOSCRIPT: no fallback to EVAL -> placing fails after SCRIPT FLUSH;
+ * - a password and a database: AUTH or SELECT left out of the handshake, or
+ *   a refused AUTH taken for a store that is up. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -361,6 +363,49 @@ static void a_flushed_script_cache_is_reloaded(void **state)
     world_free(w);
 }
 
+/* deploy/'s URL form, redis://:password@host:port/db: the store
+ * authenticates and keeps everything in that database; a wrong password is
+ * a store that stays down and says why. */
+static void a_password_and_a_database(void **state)
+{
+    redisReply *r = redis_server_command(&redis, "CONFIG SET requirepass %s", "s3cr3t");
+    assert_non_null(r);
+    freeReplyObject(r);
+    struct world_opts wrong = {.password = "wrong", .db = 3};
+    struct world *w = world_new(KIND_REDIS, &redis, &wrong);
+    assert_false(world_store_up(w, 300));
+    const char *said = world_store_stats(w).state;
+    if (!strstr(said, "AUTH refused"))
+        fail_msg("the store says \"%s\"", said);
+    world_free(w);
+
+    struct world_opts right = {.password = "s3cr3t", .db = 3};
+    w = world_up(&right);
+    struct outcome p;
+    world_submit(w, "latte", MODE_ASYNC, 1, -1, &p);
+    assert_int_equal(p.r, STORE_OK);
+    char key[64];
+    snprintf(key, sizeof(key), "test:order:%llu", (unsigned long long)p.orders[0]->id);
+    outcome_clear(&p);
+    world_free(w);
+    redisContext *c = redis_server_client(&redis);
+    assert_non_null(c);
+    long long in[2];
+    for (int db = 0; db < 2; db++) {
+        r = redisCommand(c, "AUTH s3cr3t");
+        freeReplyObject(r);
+        r = redisCommand(c, "SELECT %d", db ? 3 : 0);
+        freeReplyObject(r);
+        r = redisCommand(c, "EXISTS %s", key);
+        assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+        in[db] = r->integer;
+        freeReplyObject(r);
+    }
+    redisFree(c);
+    assert_int_equal(in[0], 0); /* not in the default database */
+    assert_int_equal(in[1], 1); /* in database 3 */
+}
+
 static void bad_urls_are_refused_and_nothing_listening_is_down(void **state)
 {
     struct event_base *base = event_base_new();
@@ -404,6 +449,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(busy_redis_is_waited_out_or_cut, setup_plain, teardown),
         cmocka_unit_test_setup_teardown(bad_data_is_an_error_for_that_order, setup_plain, teardown),
         cmocka_unit_test_setup_teardown(a_flushed_script_cache_is_reloaded, setup_plain, teardown),
+        cmocka_unit_test_setup_teardown(a_password_and_a_database, setup_plain, teardown),
         cmocka_unit_test_setup_teardown(bad_urls_are_refused_and_nothing_listening_is_down,
                                         setup_plain, teardown),
     };
