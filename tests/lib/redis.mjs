@@ -1,0 +1,92 @@
+// A real redis-server for one test file: started on a free port in its own
+// temporary directory, stopped by its PID -- by the test, and in any case
+// when the test process exits (a failed assert, an uncaught error, a
+// signal), so no test leaves a Redis behind. redis-cli (Debian's
+// redis-tools, which redis-server depends on) talks to it.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+// Every child a test library started, killed with SIGKILL when node exits
+// whatever the reason; a process the test stopped itself is forgotten.
+const children = new Set();
+function killAll() {
+  for (const p of children) {
+    try { p.kill('SIGKILL'); } catch { /* already gone */ }
+  }
+}
+process.once('exit', killAll);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.once(sig, () => { killAll(); process.exit(128 + os.constants.signals[sig]); });
+}
+export function track(proc) {
+  children.add(proc);
+  proc.once('exit', () => children.delete(proc));
+  return proc;
+}
+
+export function redisAvailable() {
+  return spawnSync('sh', ['-c', 'command -v redis-server && command -v redis-cli'], { stdio: 'ignore' }).status === 0;
+}
+
+// A port nobody listens on now (bound and released; the kernel does not hand
+// it out again at once).
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function pings(port) {
+  return redisCli(port, ['PING']).stdout.trim() === 'PONG';
+}
+
+export function redisCli(port, args) {
+  return spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), '--no-raw', ...args], { encoding: 'utf8', timeout: 10000 });
+}
+
+// Starts redis-server; resolves with {port, url, dir, pid, cli(...args)
+// -> trimmed raw stdout, stop(), kill(), restart()}. appendonly: every write
+// fsynced to the AOF, so a restart (restart() keeps dir and port) finds
+// everything acknowledged.
+export async function startRedis({ appendonly = false, port, dir } = {}) {
+  port = port || (await freePort());
+  dir = dir || fs.mkdtempSync(path.join(os.tmpdir(), 'cafe-redis-'));
+  const r = { port, dir, url: `redis://127.0.0.1:${port}`, log: '' };
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
+    '--appendonly', appendonly ? 'yes' : 'no', '--appendfsync', 'always', '--daemonize', 'no'];
+  r.start = async () => {
+    r.proc = track(spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] }));
+    r.pid = r.proc.pid;
+    r.proc.stdout.on('data', (d) => { r.log = (r.log + d).slice(-8000); });
+    r.proc.stderr.on('data', (d) => { r.log = (r.log + d).slice(-8000); });
+    const end = Date.now() + 10000;
+    while (!(await pings(port))) {
+      if (r.proc.exitCode !== null || Date.now() > end) throw new Error(`redis-server did not start on ${port}:\n${r.log}`);
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    return r;
+  };
+  const waitExit = (sig) => new Promise((resolve) => {
+    if (!r.proc || r.proc.exitCode !== null || r.proc.signalCode) return resolve();
+    r.proc.once('exit', () => resolve());
+    r.proc.kill(sig);
+  });
+  r.stop = () => waitExit('SIGTERM'); // redis fsyncs and exits cleanly
+  r.kill = () => waitExit('SIGKILL');
+  r.restart = async () => { await r.stop(); return r.start(); };
+  r.cli = (...a) => {
+    const res = spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...a], { encoding: 'utf8', timeout: 10000 });
+    if (res.status !== 0) throw new Error(`redis-cli ${a.join(' ')}: ${res.stderr}`);
+    return res.stdout.trim();
+  };
+  r.remove = async () => { await r.stop(); fs.rmSync(dir, { recursive: true, force: true }); };
+  return r.start();
+}
