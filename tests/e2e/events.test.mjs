@@ -4,10 +4,10 @@
 // keeps its stream.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import {
   startServer, request, waitFor, scrape, rssKiB, kernelHeld, stalledClient, serverIsAsan,
 } from '../lib/server.mjs';
+import { subscribe } from '../lib/sse.mjs';
 
 let srv;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -19,55 +19,6 @@ async function metric(s, name) {
   const m = await request(s.url + '/metrics');
   const line = m.body.split('\n').find((l) => l.startsWith(name + ' '));
   return line ? Number(line.split(' ')[1]) : NaN;
-}
-
-// A raw-socket SSE client: parses the stream into {id, event, data, comments}.
-function subscribe(port, headers = {}) {
-  const sub = { events: [], comments: [], head: null, raw: '', closed: false };
-  const sock = net.connect(port, '127.0.0.1');
-  sub.sock = sock;
-  let buf = '';
-  sock.setEncoding('utf8');
-  sock.on('connect', () => {
-    const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
-    sock.write(`GET /events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n${extra}\r\n`);
-  });
-  sock.on('data', (d) => {
-    sub.raw += d;
-    buf += d;
-    if (!sub.head) {
-      const i = buf.indexOf('\r\n\r\n');
-      if (i < 0) return;
-      sub.head = buf.slice(0, i);
-      buf = buf.slice(i + 4);
-    }
-    let j;
-    while ((j = buf.indexOf('\n\n')) >= 0) {
-      const block = buf.slice(0, j);
-      buf = buf.slice(j + 2);
-      const ev = {};
-      for (const line of block.split('\n')) {
-        if (line.startsWith(':')) { sub.comments.push(line.slice(1).trim()); continue; }
-        const k = line.indexOf(':');
-        const name = k < 0 ? line : line.slice(0, k);
-        const value = k < 0 ? '' : line.slice(k + 1).replace(/^ /, '');
-        ev[name] = value;
-      }
-      if ('data' in ev) {
-        ev.json = JSON.parse(ev.data);
-        sub.events.push(ev);
-      }
-    }
-  });
-  sock.on('close', () => { sub.closed = true; });
-  sock.on('error', () => { sub.closed = true; });
-  sub.close = () => sock.destroy();
-  sub.waitEvent = async (pred, ms = 5000, what = 'event') => {
-    let found;
-    await waitFor(() => (found = sub.events.find(pred)), ms, what);
-    return found;
-  };
-  return sub;
 }
 
 before(async () => {
