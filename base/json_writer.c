@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "base/textbuf.h"
 #include "base/xmalloc.h"
 
 void json_writer_grow(struct json_writer *w, size_t more)
@@ -129,13 +130,10 @@ void json_put_string_or_null(struct json_writer *w, const char *s)
 void json_put_int(struct json_writer *w, long long v)
 {
     char digits[24];
-    size_t i = sizeof(digits);
-    /* In unsigned arithmetic, so LLONG_MIN has a magnitude. */
-    unsigned long long m = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
-    do
-        digits[--i] = (char)('0' + m % 10);
-    while (m /= 10);
+    struct textbuf t = TEXTBUF(digits);
     if (v < 0)
-        digits[--i] = '-';
-    json_put(w, digits + i, sizeof(digits) - i);
+        TEXTBUF_PUT_LIT(&t, "-");
+    /* In unsigned arithmetic, so LLONG_MIN has a magnitude. */
+    textbuf_put_uint(&t, v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v, 0);
+    json_put(w, digits, TEXTBUF_LEN(&t, digits));
 }

@@ -165,8 +165,8 @@ static const char *const customers[] = {
     "\xff",
 };
 
-static const char *const reasons[] = {NULL, "timeout_ms passed", "shutdown", "replica \"b\" lost\\",
-                                      "été"};
+static const char *const reasons[] = {
+    NULL, "timeout_ms passed", "shutdown", "replica \"b\" lost\\", "été", "not UTF-8 \xff"};
 
 /* An order of item in status, its steps as far as the status goes, with
  * lateness (and what held it) on some steps. live: brewed here (else a
@@ -216,7 +216,7 @@ static struct order *order_make(const struct item *it, enum order_status status,
 
 /* The text for o and the oracle's tree: both absent, or equal as parsed
  * JSON and byte for byte. */
-static void check_order(const struct order *o)
+static bool check_order(const struct order *o)
 {
     char storage[256]; /* small: the writer moves to the heap for most orders */
     struct json_writer w = JSON_WRITER_ON(storage);
@@ -225,7 +225,7 @@ static void check_order(const struct order *o)
     if (!want) {
         assert_false(ok);
         json_writer_free(&w);
-        return;
+        return false;
     }
     assert_true(ok);
     json_error_t err;
@@ -252,11 +252,12 @@ static void check_order(const struct order *o)
     json_decref(got);
     json_decref(want);
     json_writer_free(&w);
+    return true;
 }
 
 static void check_menu(const struct menu *m)
 {
-    unsigned checked = 0;
+    unsigned checked = 0, unwritable = 0;
     for (unsigned i = 0; i < m->nitems; i++)
         for (int s = 0; s < ORDER_NSTATUSES; s++)
             for (unsigned v = 0; v < 16; v++)
@@ -264,11 +265,13 @@ static void check_menu(const struct menu *m)
                     const char *reason = reasons[(v + c) % (sizeof(reasons) / sizeof(reasons[0]))];
                     struct order *o =
                         order_make(&m->items[i], (enum order_status)s, v, customers[c], reason);
-                    check_order(o);
+                    unwritable += !check_order(o);
                     order_unref(o);
                     checked++;
                 }
     assert_true(checked >= m->nitems * ORDER_NSTATUSES * 16);
+    /* A reason that is not UTF-8 in the message: no object, as before. */
+    assert_true(unwritable > 0 && unwritable < checked / 4);
 }
 
 /* Catches: a member missing, renamed or out of place, a state's optional
