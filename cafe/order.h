@@ -147,7 +147,8 @@ const char *step_status_name(enum step_status s);
  * message is not valid UTF-8 (jansson would refuse the object: answer 500);
  * a customer that is not is null, a reason or lateness text left out. */
 bool order_json_write(struct json_writer *w, const struct order *o);
-/* The same as a jansson tree (a new reference; NULL when the above is false). */
+/* The same object as a jansson tree, for the event stream (a new reference;
+ * NULL where the above is false). */
 json_t *order_to_json(const struct order *o);
 /* The friendly sentence alone, into buf. */
 const char *order_message(const struct order *o, char *buf, size_t len);

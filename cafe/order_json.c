@@ -1,26 +1,15 @@
 /* The order's public face as JSON text (cafe/order.h has the shape),
  * written straight into a buffer: the answer to every order request, so no
  * jansson tree is built for it. The recipe part comes from the menu, already
- * serialised (struct item's steps_json). order_to_json() parses this text
- * back for the callers that want a tree (the event stream), so the shape is
- * written down once. */
+ * serialised (struct item's steps_json). order_to_json() (cafe/order.c)
+ * builds the same object as a tree for the event stream, whose hub takes
+ * trees; tests/unit/test_order_json.c holds the two to the same bytes. */
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "base/json_writer.h"
 #include "cafe/cafe-internal.h"
-
-#define LATE_NOTE_MS 10 /* lateness worth a sentence: a few ms are a busy machine, not a story */
-
-static const char *const late_cause_names[] = {
-    [LATE_NONE] = NULL, [LATE_LOOP] = "loop", [LATE_BARISTA] = "barista"};
-
-/* A timer is due to end; every other step is due to start (cafe/lateness.h). */
-static bool step_is_timer(const struct order *o, unsigned i)
-{
-    return o->item->steps[i].kind == STEP_WAIT && o->mode != MODE_SYNC;
-}
 
 /* key (",\"name\":") and s; jansson's tree had no member for a string
  * that is not UTF-8 (json_object_set_new() of NULL), so neither has this. */
@@ -66,7 +55,7 @@ static void put_steps(struct json_writer *w, const struct order *o)
     for (unsigned i = 0; i < it->nsteps; i++) {
         const struct order_step *st = &o->steps[i];
         const struct step_lateness *l = &o->late[i];
-        const char *waited = late_cause_names[l->cause];
+        const char *waited = late_cause_name(l->cause);
         if (i)
             JSON_PUT_LIT(w, ",");
         json_put(w, it->steps_json + it->steps_json_at[i],
@@ -95,40 +84,14 @@ static void put_steps(struct json_writer *w, const struct order *o)
     JSON_PUT_LIT(w, "]");
 }
 
-/* The sentence of its latest step (the first of equals), or null when none
- * was late by LATE_NOTE_MS. */
+/* The sentence of its latest step, or null when none was late enough. */
 static void put_late(struct json_writer *w, const struct order *o)
 {
-    int best = -1;
-    for (unsigned i = 0; i < o->item->nsteps; i++) {
-        const struct step_lateness *l = &o->late[i];
-        if (l->cause != LATE_NONE && l->late_ms >= LATE_NOTE_MS &&
-            (best < 0 || l->late_ms > o->late[best].late_ms))
-            best = (int)i;
-    }
-    if (best < 0) {
+    char text[320];
+    if (order_late_sentence(o, text, sizeof(text)) < 0)
         JSON_PUT_LIT(w, ",\"late\":null");
-        return;
-    }
-    const struct step_lateness *l = &o->late[best];
-    char held[192], text[320];
-    if (l->held_by.what)
-        timeline_label_format(&l->held_by, held, sizeof(held));
-    late_sentence(text, sizeof(text), o->item->steps[best].name, step_is_timer(o, (unsigned)best),
-                  l->late_ms, l->cause, l->held_by.what ? held : NULL);
-    PUT_MEMBER_IF_UTF8(w, ",\"late\":", text);
-}
-
-/* Acceptance to finish, or to now: a live order counts on the monotonic
- * clock, a snapshot (brewed elsewhere) on the wall clock. */
-static int64_t elapsed_ms(const struct order *o)
-{
-    if (o->finished_ms >= 0)
-        return o->finished_ms;
-    if (!order_is_snapshot(o))
-        return order_offset_ms(o, clock_ns());
-    int64_t age = unix_ms_now() - o->accepted_unix_ms;
-    return age > 0 ? age : 0;
+    else
+        PUT_MEMBER_IF_UTF8(w, ",\"late\":", text);
 }
 
 bool order_json_write(struct json_writer *w, const struct order *o)
@@ -162,7 +125,7 @@ bool order_json_write(struct json_writer *w, const struct order *o)
     JSON_PUT_LIT(w, ",\"ready\":");
     put_ms_or_null(w, ready >= 0, ready);
     JSON_PUT_LIT(w, "},\"elapsed_ms\":");
-    json_put_int(w, elapsed_ms(o));
+    json_put_int(w, order_elapsed_ms(o));
     JSON_PUT_LIT(w, ",\"steps\":");
     put_steps(w, o);
     JSON_PUT_LIT(w, ",\"message\":");
@@ -184,13 +147,4 @@ bool order_json_write(struct json_writer *w, const struct order *o)
     }
     JSON_PUT_LIT(w, "}");
     return ok;
-}
-
-json_t *order_to_json(const struct order *o)
-{
-    char storage[4096];
-    struct json_writer w = JSON_WRITER_ON(storage);
-    json_t *j = order_json_write(&w, o) ? json_loadb(w.buf, w.len, 0, NULL) : NULL;
-    json_writer_free(&w);
-    return j;
 }

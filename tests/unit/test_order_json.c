@@ -1,11 +1,11 @@
 /* The order's JSON text (cafe/order_json.c over base/json_writer.c) against
- * the jansson tree it replaced: for every order state, with and without
- * each optional member, every item of two menus (the built-in one and one
- * whose names need escaping), customers with quotes, backslashes, every
- * control character, non-ASCII and invalid UTF-8, the text parses with
- * jansson to exactly what the old builder gave -- and is the very text
- * json_dumps() wrote for it. The old builder is kept below as the oracle,
- * unchanged but for its name. */
+ * the jansson tree it replaced on the answer path, order_to_json(), which
+ * stays for the event stream and is the oracle here: for every order state,
+ * with and without each optional member, every item of two menus (the
+ * built-in one and one whose names need escaping), customers with quotes,
+ * backslashes, every control character, non-ASCII and invalid UTF-8, the
+ * text parses with jansson to exactly that tree -- and is the very text
+ * json_dumps() writes for it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,129 +19,6 @@
 #include "base/json_writer.h"
 #include "base/xmalloc.h"
 #include "cafe/cafe-internal.h"
-
-#define LATE_NOTE_MS 10
-
-/* --- the oracle: order_to_json() as it was before the text writer --------- */
-
-/* Customer names from a query string may not be UTF-8; show them as null
- * rather than fail the whole object (handlers reject them anyway). */
-static json_t *string_or_null(const char *s)
-{
-    json_t *j = s ? json_string(s) : NULL;
-    return j ? j : json_null();
-}
-
-static json_t *ms_or_null(int64_t ms)
-{
-    return ms < 0 ? json_null() : json_integer(ms);
-}
-
-static const char *const late_cause_names[] = {
-    [LATE_NONE] = NULL, [LATE_LOOP] = "loop", [LATE_BARISTA] = "barista"};
-
-/* A timer is due to end; every other step is due to start (cafe/lateness.h). */
-static bool step_is_timer(const struct order *o, unsigned i)
-{
-    return o->item->steps[i].kind == STEP_WAIT && o->mode != MODE_SYNC;
-}
-
-static json_t *held_by_json(const struct step_lateness *l)
-{
-    char label[192];
-    if (!l->held_by.what)
-        return json_null();
-    timeline_label_format(&l->held_by, label, sizeof(label));
-    return json_string(label);
-}
-
-/* The menu's step, with how far this order got through it and where its
- * time went. */
-static json_t *steps_to_json(const struct order *o)
-{
-    json_t *steps = json_array();
-    for (unsigned i = 0; i < o->item->nsteps; i++) {
-        const struct order_step *st = &o->steps[i];
-        const struct step_lateness *l = &o->late[i];
-        const char *waited = late_cause_names[l->cause];
-        json_t *s = menu_step_to_json(o->item, i);
-        json_object_set_new(s, "status", json_string(step_status_name(st->status)));
-        json_object_set_new(s, "start_ms", ms_or_null(st->start_ms));
-        json_object_set_new(s, "end_ms", ms_or_null(st->end_ms));
-        json_object_set_new(s, "due_ms", l->due_known ? json_integer(l->due_ms) : json_null());
-        json_object_set_new(s, "late_ms", l->late_known ? json_integer(l->late_ms) : json_null());
-        json_object_set_new(s, "waited_for", waited ? json_string(waited) : json_null());
-        json_object_set_new(s, "held_by", held_by_json(l));
-        json_array_append_new(steps, s);
-    }
-    return steps;
-}
-
-/* For how long its steps were held up, per cause, overlaps counted once. */
-static json_t *queued_to_json(const struct order *o)
-{
-    unsigned n = o->item->nsteps;
-    return json_pack("{s:I, s:I}", "loop", (json_int_t)lateness_total_ms(o->late, n, LATE_LOOP),
-                     "barista", (json_int_t)lateness_total_ms(o->late, n, LATE_BARISTA));
-}
-
-/* The sentence of its latest step (the first of equals), or null when none
- * was late by LATE_NOTE_MS. */
-static json_t *late_to_json(const struct order *o)
-{
-    int best = -1;
-    for (unsigned i = 0; i < o->item->nsteps; i++) {
-        const struct step_lateness *l = &o->late[i];
-        if (l->cause != LATE_NONE && l->late_ms >= LATE_NOTE_MS &&
-            (best < 0 || l->late_ms > o->late[best].late_ms))
-            best = (int)i;
-    }
-    if (best < 0)
-        return json_null();
-    const struct step_lateness *l = &o->late[best];
-    char held[192], text[320];
-    if (l->held_by.what)
-        timeline_label_format(&l->held_by, held, sizeof(held));
-    late_sentence(text, sizeof(text), o->item->steps[best].name, step_is_timer(o, (unsigned)best),
-                  l->late_ms, l->cause, l->held_by.what ? held : NULL);
-    return json_string(text);
-}
-
-/* Acceptance to finish, or to now: a live order counts on the monotonic
- * clock, a snapshot (brewed elsewhere) on the wall clock. */
-static int64_t oracle_elapsed_ms(const struct order *o)
-{
-    if (o->finished_ms >= 0)
-        return o->finished_ms;
-    if (!order_is_snapshot(o))
-        return order_offset_ms(o, clock_ns());
-    int64_t age = unix_ms_now() - o->accepted_unix_ms;
-    return age > 0 ? age : 0;
-}
-
-static json_t *oracle_order_to_json(const struct order *o)
-{
-    char msg[160];
-    int64_t t0 = o->accepted_unix_ms;
-    json_t *j = json_pack(
-        "{s:I, s:s, s:o, s:o, s:s, s:s, s:s, s:{s:I, s:o, s:o}, s:I, s:o, s:s}", "id",
-        (json_int_t)o->id, "item", o->item->name, "flavour", string_or_null(o->flavour), "customer",
-        string_or_null(o->customer), "mode", brew_mode_name(o->mode), "status",
-        order_status_name(o->status), "replica", o->replica, "times", "accepted", (json_int_t)t0,
-        "started", ms_or_null(o->started_ms < 0 ? -1 : t0 + o->started_ms), "ready",
-        ms_or_null(o->status == ORDER_READY && o->finished_ms >= 0 ? t0 + o->finished_ms : -1),
-        "elapsed_ms", (json_int_t)oracle_elapsed_ms(o), "steps", steps_to_json(o), "message",
-        order_message(o, msg, sizeof(msg)));
-    json_object_set_new(j, "queued_ms", queued_to_json(o));
-    json_object_set_new(j, "late", late_to_json(o));
-    if (o->reason)
-        json_object_set_new(j, "reason", json_string(o->reason));
-    /* Step offsets are real ms; this turns them into recipe seconds. A store
-     * snapshot does not carry it (yet): then it is left out. */
-    if (o->time_scale > 0)
-        json_object_set_new(j, "time_scale", json_real(o->time_scale));
-    return j;
-}
 
 /* --- orders in every state ------------------------------------------------ */
 
@@ -221,7 +98,7 @@ static bool check_order(const struct order *o)
     char storage[256]; /* small: the writer moves to the heap for most orders */
     struct json_writer w = JSON_WRITER_ON(storage);
     bool ok = order_json_write(&w, o);
-    json_t *want = oracle_order_to_json(o);
+    json_t *want = order_to_json(o);
     if (!want) {
         assert_false(ok);
         json_writer_free(&w);
