@@ -31,8 +31,8 @@ static void check_order(const struct menu *m, const struct order *o)
     }
     char msg[160];
     FUZZ_CHECK(order_message(o, msg, sizeof(msg))[0] != '\0');
-    /* Its answer: the text parses, names it, and shows the customer as
-     * stored -- or null when that is not UTF-8 (a record may hold any bytes). */
+    /* Its answer: the text parses, names it, shows the customer as stored --
+     * or null when that is not UTF-8 (a record may hold any bytes) ... */
     char storage[1024]; /* small: long records take the heap path too */
     struct json_writer w = JSON_WRITER_ON(storage);
     FUZZ_CHECK(order_json_write(&w, o));
@@ -46,6 +46,13 @@ static void check_order(const struct menu *m, const struct order *o)
         FUZZ_CHECK(json_is_string(who) && !strcmp(json_string_value(who), o->customer));
     else
         FUZZ_CHECK(json_is_null(who));
+    /* ... and is the event stream's tree of it (elapsed_ms: "to now"). */
+    json_t *tree = order_to_json(o);
+    FUZZ_CHECK(tree != NULL);
+    json_object_del(tree, "elapsed_ms");
+    json_object_del(j, "elapsed_ms");
+    FUZZ_CHECK(json_equal(j, tree));
+    json_decref(tree);
     json_decref(j);
     json_writer_free(&w);
 }
