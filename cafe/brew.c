@@ -12,6 +12,7 @@
  * A brew holds a reference on its order, never a connection: whoever waits
  * for it registered a waiter with order_wait() and may detach at any time. */
 #include <event2/event.h>
+#include <event2/event_struct.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,10 @@ struct brew;
 struct step_run {
     struct brew *brew;
     unsigned idx;
-    struct event *timer;   /* a waiting step's timer (async/thread) */
+    /* A waiting step's timer (async/thread), inside the run: no allocation
+     * per step. timing: it is pending. */
+    struct event timer;
+    bool timing;
     struct hands_job *job; /* a hands-on step with the baristas (thread) */
     uint64_t ready_ns;     /* when it could start (timers and barista work) */
     uint64_t armed_ns;     /* a timer's: when it was armed */
@@ -46,7 +50,7 @@ struct brew {
     struct brew *prev, *next;   /* cafe->brews */
     struct brew *qprev, *qnext; /* on queue, if any */
     struct brew_queue *queue;   /* cafe->starting, cafe->sync or NULL */
-    struct event *deadline;     /* timeout_ms (async/thread, and sync while queued) */
+    struct event deadline;      /* timeout_ms (async/thread, and sync while queued) */
     uint64_t deadline_ns;       /* 0: none */
     uint32_t started, done;     /* step bitmasks */
     struct step_run runs[];
@@ -245,9 +249,9 @@ static void step_block(struct brew *b, unsigned i)
 static void step_drop(struct brew *b, struct step_run *r)
 {
     struct order_step *st = &b->order->steps[r->idx];
-    if (r->timer) {
-        event_free(r->timer);
-        r->timer = NULL;
+    if (r->timing) {
+        event_del(&r->timer);
+        r->timing = false;
     }
     if (r->job) {
         if (baristas_drop(b->cafe->baristas, &r->job->job))
@@ -269,8 +273,8 @@ static void brew_finish(struct brew *b, enum order_status status, const char *re
     struct order *o = b->order;
     for (unsigned i = 0; status != ORDER_READY && i < o->item->nsteps; i++)
         step_drop(b, &b->runs[i]);
-    if (b->deadline)
-        event_free(b->deadline);
+    if (b->deadline_ns)
+        event_del(&b->deadline);
     queue_remove(b);
     if (b->prev)
         b->prev->next = b->next;
@@ -296,8 +300,7 @@ static void brew_time_out(struct brew *b)
 static void on_deadline(evutil_socket_t fd, short what, void *arg)
 {
     struct brew *b = arg;
-    event_free(b->deadline);
-    b->deadline = NULL;
+    b->deadline_ns = 0; /* fired: nothing to delete */
     brew_time_out(b);
 }
 
@@ -319,8 +322,7 @@ static void on_step_timer(evutil_socket_t fd, short what, void *arg)
     enum brew_mode mode = b->order->mode;
     struct timeline_label label = {mode == MODE_ASYNC ? "async timer" : "thread timer", def->name,
                                    b->order->id};
-    event_free(r->timer);
-    r->timer = NULL;
+    r->timing = false;
     uint64_t dur = step_ns(b->order, def);
     step_was(b, r->idx, r->ready_ns + dur, now, LATE_LOOP, r->ready_ns, r->armed_ns,
              r->armed_ns + dur, now);
@@ -345,8 +347,9 @@ static void step_arm(struct brew *b, unsigned i)
     o->late[i].due_known = true;
     o->late[i].due_ms = order_offset_ms(o, r->ready_ns + dur);
     step_started(b, i, r->armed_ns);
-    r->timer = evtimer_new(c->base, on_step_timer, r);
-    evtimer_add(r->timer, step_timeout(c, o, dur, &plain));
+    evtimer_assign(&r->timer, c->base, on_step_timer, r);
+    evtimer_add(&r->timer, step_timeout(c, o, dur, &plain));
+    r->timing = true;
 }
 
 /* A barista took the step in hand: it started then, not when it comes back
@@ -522,8 +525,8 @@ void brew_start(struct cafe *c, struct order *o, int64_t timeout_ms)
     if (timeout_ms >= 0) {
         struct timeval tv = timeval_from_ms((uint64_t)timeout_ms);
         b->deadline_ns = o->accepted_ns + (uint64_t)timeout_ms * 1000000u;
-        b->deadline = evtimer_new(c->base, on_deadline, b);
-        evtimer_add(b->deadline, &tv);
+        evtimer_assign(&b->deadline, c->base, on_deadline, b);
+        evtimer_add(&b->deadline, &tv);
     }
     /* Timers and barista work start now (a loop turn saved under load);
      * anything that would block the loop waits for the next turn, so the

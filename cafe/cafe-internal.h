@@ -66,5 +66,12 @@ void brews_fail_all(struct cafe *c, const char *reason);
 /* order.c */
 int64_t order_offset_ms(const struct order *o, uint64_t now_ns);
 int64_t unix_ms_now(void);
+/* What an order's JSON shows, shared by its two writers (the tree and the
+ * text, cafe/order_json.c): acceptance to finish, or to now; the name of
+ * what a step waited for (NULL: nothing); the sentence of its latest step
+ * late by more than a few ms into text, returning that step (-1: none). */
+int64_t order_elapsed_ms(const struct order *o);
+const char *late_cause_name(enum late_cause c);
+int order_late_sentence(const struct order *o, char *text, size_t size);
 
 #endif

@@ -153,7 +153,9 @@ static struct order *order_from_spec(struct cafe *c, const struct order_spec *sp
     o->time_scale = spec->time_scale > 0 ? spec->time_scale : c->cfg.time_scale;
     o->accepted_ns = clock_ns();
     o->accepted_unix_ms = unix_ms_now();
-    snprintf(o->replica, sizeof(o->replica), "%s", c->store->replica);
+    size_t len = strnlen(c->store->replica, sizeof(o->replica) - 1); /* cut as snprintf cuts */
+    memcpy(o->replica, c->store->replica, len);
+    o->replica[len] = '\0';
     o->cafe = c;
     c->st.live[ORDER_QUEUED]++;
     return o;
@@ -208,7 +210,7 @@ void cafe_orders_submit(struct cafe *c, const struct order_spec *specs, unsigned
         return;
     }
     struct placing *p = xmalloc(sizeof(*p) + n * sizeof(p->timeout_ms[0]));
-    struct order **orders = xmalloc(n * sizeof(*orders));
+    struct order *one[1], **orders = n == 1 ? one : xmalloc(n * sizeof(*orders));
     *p = (struct placing){.cafe = c, .placed = placed, .arg = arg};
     for (unsigned i = 0; i < n; i++) {
         orders[i] = order_from_spec(c, &specs[i]);
@@ -216,7 +218,8 @@ void cafe_orders_submit(struct cafe *c, const struct order_spec *specs, unsigned
     }
     c->creating += n;
     order_store_create(c->store, orders, n, on_created, p); /* may complete in here */
-    free(orders);
+    if (orders != one) /* the store copies the list (cafe/store.h) */
+        free(orders);
 }
 
 struct placed_now {

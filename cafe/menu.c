@@ -256,6 +256,30 @@ static int flavours_parse(struct menu *m, const json_t *jf, char *err, size_t er
     return 0;
 }
 
+/* The recipe part of every order's JSON is the same for every order of the
+ * item: written once here, with jansson, so it is jansson's text. */
+static void item_steps_serialise(struct item *it)
+{
+    size_t len = 0, cap = 0;
+    for (unsigned i = 0; i < it->nsteps; i++) {
+        json_t *j = menu_step_to_json(it, i);
+        char *text = json_dumps(j, JSON_COMPACT);
+        json_decref(j);
+        if (!text) /* names are UTF-8 (they came from jansson): a programming error */
+            abort();
+        size_t n = strlen(text) - 1; /* without the closing brace */
+        if (len + n > cap) {
+            cap = 2 * (len + n);
+            it->steps_json = xrealloc(it->steps_json, cap);
+        }
+        memcpy(it->steps_json + len, text, n);
+        it->steps_json_at[i] = (uint32_t)len;
+        len += n;
+        free(text);
+    }
+    it->steps_json_at[it->nsteps] = (uint32_t)len;
+}
+
 struct menu *menu_from_json(const json_t *root, char *err, size_t errlen)
 {
     static const char *const keys[] = {"items", "flavours", NULL};
@@ -282,9 +306,11 @@ struct menu *menu_from_json(const json_t *root, char *err, size_t errlen)
     }
     if (flavours_parse(m, json_object_get(root, "flavours"), err, errlen) < 0)
         goto fail;
+    for (unsigned k = 0; k < m->nitems; k++)
+        item_steps_serialise(&m->items[k]);
     return m;
 fail:
-    free(m);
+    menu_free(m);
     return NULL;
 }
 
@@ -326,6 +352,8 @@ struct menu *menu_load_file(const char *path, char *err, size_t errlen)
 
 void menu_free(struct menu *m)
 {
+    for (unsigned i = 0; m && i < m->nitems; i++)
+        free(m->items[i].steps_json);
     free(m);
 }
 

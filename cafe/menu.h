@@ -35,6 +35,11 @@ struct item {
     uint8_t order[MENU_MAX_STEPS]; /* a topological order: how sync mode runs them */
     double sync_seconds;           /* sum of all steps */
     double async_seconds;          /* the critical path through `after` */
+    /* Each step as menu_step_to_json() shows it, serialised once at load
+     * without its closing brace (an order appends its own members):
+     * step i is steps_json[steps_json_at[i] .. steps_json_at[i + 1]). */
+    char *steps_json;
+    uint32_t steps_json_at[MENU_MAX_STEPS + 1];
 };
 
 struct menu {

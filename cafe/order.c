@@ -111,30 +111,58 @@ int64_t order_offset_ms(const struct order *o, uint64_t now_ns)
     return now_ns > o->accepted_ns ? (int64_t)((now_ns - o->accepted_ns) / 1000000u) : 0;
 }
 
+/* Appends s to buf[*at..len), cut as snprintf() cuts (buf stays a C string). */
+static void message_put(char *buf, size_t len, size_t *at, const char *s)
+{
+    size_t n = strlen(s);
+    if (*at + 1 >= len)
+        return;
+    if (n > len - 1 - *at)
+        n = len - 1 - *at;
+    memcpy(buf + *at, s, n);
+    *at += n;
+    buf[*at] = '\0';
+}
+
+/* Once per order answer: plain copies, no printf. A cut sentence loses its
+ * last, incomplete UTF-8 character rather than become invalid text. */
 const char *order_message(const struct order *o, char *buf, size_t len)
 {
-    char what[2 * MENU_NAME_MAX + 2];
-    if (o->flavour)
-        snprintf(what, sizeof(what), "%s %s", o->flavour, o->item->name);
-    else
-        snprintf(what, sizeof(what), "%s", o->item->name);
-    switch (o->status) {
-    case ORDER_QUEUED:
-        snprintf(buf, len, "Your %s is queued.", what);
-        break;
-    case ORDER_BREWING:
-        snprintf(buf, len, "Your %s is being made.", what);
-        break;
-    case ORDER_READY:
-        snprintf(buf, len, "Your %s is ready, enjoy!", what);
-        break;
-    case ORDER_CANCELLED:
-        snprintf(buf, len, "Your %s was cancelled (%s).", what, o->reason ? o->reason : "");
-        break;
-    case ORDER_FAILED:
-        snprintf(buf, len, "Sorry, your %s could not be made (%s).", what,
-                 o->reason ? o->reason : "");
-        break;
+    static const char *const before[ORDER_NSTATUSES] = {[ORDER_QUEUED] = "Your ",
+                                                        [ORDER_BREWING] = "Your ",
+                                                        [ORDER_READY] = "Your ",
+                                                        [ORDER_CANCELLED] = "Your ",
+                                                        [ORDER_FAILED] = "Sorry, your "};
+    static const char *const after[ORDER_NSTATUSES] = {[ORDER_QUEUED] = " is queued.",
+                                                       [ORDER_BREWING] = " is being made.",
+                                                       [ORDER_READY] = " is ready, enjoy!",
+                                                       [ORDER_CANCELLED] = " was cancelled (",
+                                                       [ORDER_FAILED] = " could not be made ("};
+    size_t at = 0;
+    if (!len)
+        return buf;
+    buf[0] = '\0';
+    message_put(buf, len, &at, before[o->status]);
+    if (o->flavour) {
+        message_put(buf, len, &at, o->flavour);
+        message_put(buf, len, &at, " ");
+    }
+    message_put(buf, len, &at, o->item->name);
+    message_put(buf, len, &at, after[o->status]);
+    if (o->status == ORDER_CANCELLED || o->status == ORDER_FAILED) {
+        message_put(buf, len, &at, o->reason ? o->reason : "");
+        message_put(buf, len, &at, ").");
+    }
+    if (at == len - 1) { /* cut: drop a partial trailing character */
+        size_t end = at;
+        while (end > 0 && ((unsigned char)buf[end - 1] & 0xC0) == 0x80)
+            end--;
+        if (end > 0 && (unsigned char)buf[end - 1] >= 0xC0) {
+            unsigned char lead = (unsigned char)buf[end - 1];
+            size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+            if (at - (end - 1) < need)
+                buf[end - 1] = '\0';
+        }
     }
     return buf;
 }
@@ -155,10 +183,35 @@ static json_t *ms_or_null(int64_t ms)
 static const char *const late_cause_names[] = {
     [LATE_NONE] = NULL, [LATE_LOOP] = "loop", [LATE_BARISTA] = "barista"};
 
+const char *late_cause_name(enum late_cause c)
+{
+    return late_cause_names[c];
+}
+
 /* A timer is due to end; every other step is due to start (cafe/lateness.h). */
 static bool step_is_timer(const struct order *o, unsigned i)
 {
     return o->item->steps[i].kind == STEP_WAIT && o->mode != MODE_SYNC;
+}
+
+int order_late_sentence(const struct order *o, char *text, size_t size)
+{
+    int best = -1;
+    for (unsigned i = 0; i < o->item->nsteps; i++) {
+        const struct step_lateness *l = &o->late[i];
+        if (l->cause != LATE_NONE && l->late_ms >= LATE_NOTE_MS &&
+            (best < 0 || l->late_ms > o->late[best].late_ms))
+            best = (int)i;
+    }
+    if (best < 0)
+        return -1;
+    const struct step_lateness *l = &o->late[best];
+    char held[192];
+    if (l->held_by.what)
+        timeline_label_format(&l->held_by, held, sizeof(held));
+    late_sentence(text, size, o->item->steps[best].name, step_is_timer(o, (unsigned)best),
+                  l->late_ms, l->cause, l->held_by.what ? held : NULL);
+    return best;
 }
 
 static json_t *held_by_json(const struct step_lateness *l)
@@ -178,7 +231,7 @@ static json_t *steps_to_json(const struct order *o)
     for (unsigned i = 0; i < o->item->nsteps; i++) {
         const struct order_step *st = &o->steps[i];
         const struct step_lateness *l = &o->late[i];
-        const char *waited = late_cause_names[l->cause];
+        const char *waited = late_cause_name(l->cause);
         json_t *s = menu_step_to_json(o->item, i);
         json_object_set_new(s, "status", json_string(step_status_names[st->status]));
         json_object_set_new(s, "start_ms", ms_or_null(st->start_ms));
@@ -200,26 +253,11 @@ static json_t *queued_to_json(const struct order *o)
                      "barista", (json_int_t)lateness_total_ms(o->late, n, LATE_BARISTA));
 }
 
-/* The sentence of its latest step (the first of equals), or null when none
- * was late by LATE_NOTE_MS. */
+/* The sentence of its latest step, or null when none was late enough. */
 static json_t *late_to_json(const struct order *o)
 {
-    int best = -1;
-    for (unsigned i = 0; i < o->item->nsteps; i++) {
-        const struct step_lateness *l = &o->late[i];
-        if (l->cause != LATE_NONE && l->late_ms >= LATE_NOTE_MS &&
-            (best < 0 || l->late_ms > o->late[best].late_ms))
-            best = (int)i;
-    }
-    if (best < 0)
-        return json_null();
-    const struct step_lateness *l = &o->late[best];
-    char held[192], text[320];
-    if (l->held_by.what)
-        timeline_label_format(&l->held_by, held, sizeof(held));
-    late_sentence(text, sizeof(text), o->item->steps[best].name, step_is_timer(o, (unsigned)best),
-                  l->late_ms, l->cause, l->held_by.what ? held : NULL);
-    return json_string(text);
+    char text[320];
+    return order_late_sentence(o, text, sizeof(text)) < 0 ? json_null() : json_string(text);
 }
 
 int64_t unix_ms_now(void)
@@ -231,7 +269,7 @@ int64_t unix_ms_now(void)
 
 /* Acceptance to finish, or to now: a live order counts on the monotonic
  * clock, a snapshot (brewed elsewhere) on the wall clock. */
-static int64_t elapsed_ms(const struct order *o)
+int64_t order_elapsed_ms(const struct order *o)
 {
     if (o->finished_ms >= 0)
         return o->finished_ms;
@@ -252,7 +290,7 @@ json_t *order_to_json(const struct order *o)
         order_status_name(o->status), "replica", o->replica, "times", "accepted", (json_int_t)t0,
         "started", ms_or_null(o->started_ms < 0 ? -1 : t0 + o->started_ms), "ready",
         ms_or_null(o->status == ORDER_READY && o->finished_ms >= 0 ? t0 + o->finished_ms : -1),
-        "elapsed_ms", (json_int_t)elapsed_ms(o), "steps", steps_to_json(o), "message",
+        "elapsed_ms", (json_int_t)order_elapsed_ms(o), "steps", steps_to_json(o), "message",
         order_message(o, msg, sizeof(msg)));
     json_object_set_new(j, "queued_ms", queued_to_json(o));
     json_object_set_new(j, "late", late_to_json(o));

@@ -15,6 +15,7 @@
 
 struct cafe;
 struct brew; /* private to cafe/brew.c */
+struct json_writer;
 
 enum brew_mode {
     MODE_SYNC,   /* every step blocks the loop thread, one after another */
@@ -131,7 +132,7 @@ const char *cafe_event_name(enum cafe_event ev); /* "order_queued", "step_starte
 int cafe_event_parse(const char *s);             /* exact; -1 if unknown */
 const char *step_status_name(enum step_status s);
 
-/* The order as the API shows it -- a new reference:
+/* The order as the API shows it:
  * {"id","item","flavour"(or null),"customer"(or null),"mode","status",
  *  "replica","reason"(cancelled/failed only), "time_scale" (real s per recipe s;
  *  not in a store snapshot),
@@ -141,7 +142,13 @@ const char *step_status_name(enum step_status s);
  *            "due_ms","late_ms","waited_for","held_by"}],
  *  "queued_ms":{"loop","barista"}, "late" (the latest step's sentence, or null),
  *  "message":"Your vanilla latte is ready, enjoy!"}
- * (docs/timeline.md: where each order's time went). */
+ * (docs/timeline.md: where each order's time went), written as compact
+ * JSON text into w (cafe/order_json.c). False when the item, replica or
+ * message is not valid UTF-8 (jansson would refuse the object: answer 500);
+ * a customer that is not is null, a reason or lateness text left out. */
+bool order_json_write(struct json_writer *w, const struct order *o);
+/* The same object as a jansson tree, for the event stream (a new reference;
+ * NULL where the above is false). */
 json_t *order_to_json(const struct order *o);
 /* The friendly sentence alone, into buf. */
 const char *order_message(const struct order *o, char *buf, size_t len);

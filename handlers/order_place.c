@@ -12,11 +12,6 @@ struct order_waiter {
     struct order *order;
 };
 
-static void reply_location(struct request *req, const struct order *o)
-{
-    response_header(req, "Location", "/orders/%llu", (unsigned long long)o->id);
-}
-
 /* The answer for a finished order: 201 ready, 504 timed out (the brew was
  * cancelled), 200 cancelled by DELETE (the body says so), 503 failed
  * (shutdown). */
@@ -25,14 +20,14 @@ static void reply_finished(struct request *req, struct order *o)
     reply_location(req, o);
     switch (o->status) {
     case ORDER_READY:
-        response_send_json(req, 201, order_to_json(o));
+        reply_order(req, 201, o);
         break;
     case ORDER_CANCELLED:
         if (o->timed_out)
             response_problem_ext(req, 504, NULL, json_pack("{s:o}", "order", order_to_json(o)),
                                  "not ready within timeout_ms; the brew was cancelled");
         else
-            response_send_json(req, 200, order_to_json(o));
+            reply_order(req, 200, o);
         break;
     default:
         response_problem_ext(req, 503, NULL, json_pack("{s:o}", "order", order_to_json(o)),
@@ -77,7 +72,7 @@ enum handler_status handle_order_place(struct request *req)
     }
     if (!order_input_wait(&in)) {
         reply_location(req, o);
-        response_send_json(req, 202, order_to_json(o));
+        reply_order(req, 202, o);
         return HANDLER_DONE;
     }
     /* Nothing finishes inside cafe_order_place(), so the waiter is in place

@@ -44,6 +44,15 @@ static json_t *batch_json(const struct batch *b)
     return json_pack("{s:o}", "orders", a);
 }
 
+static void batch_reply_list(const struct batch *b, struct request *req, int status)
+{
+    struct order_list l;
+    order_list_init(&l);
+    for (unsigned i = 0; i < b->n; i++)
+        order_list_add(&l, b->orders[i]);
+    reply_order_list(req, status, &l);
+}
+
 static bool batch_timed_out(const struct batch *b)
 {
     for (unsigned i = 0; i < b->n; i++)
@@ -70,13 +79,13 @@ static void batch_pump(struct batch *b)
 /* as_completed: one finished order, one NDJSON line, queued and pumped. */
 static void batch_write_line(struct batch *b, const struct order *o)
 {
-    json_t *j = order_to_json(o);
-    char *line = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
-    size_t len = strlen(line);
-    line[len] = '\n'; /* replaces the NUL: one line per order */
-    evbuffer_add(b->lines, line, len + 1);
-    free(line);
+    char storage[4096];
+    struct json_writer w = JSON_WRITER_ON(storage);
+    if (order_json_write(&w, o)) { /* a live order's names are UTF-8 */
+        JSON_PUT_LIT(&w, "\n");
+        evbuffer_add(b->lines, w.buf, w.len);
+    }
+    json_writer_free(&w);
     batch_pump(b);
 }
 
@@ -102,7 +111,7 @@ static void batch_reply(struct batch *b)
                              "not every order was ready within timeout_ms; those brews were "
                              "cancelled");
     else
-        response_send_json(b->req, 200, batch_json(b));
+        batch_reply_list(b, b->req, 200);
 }
 
 static void on_batch_order_done(struct order *o, void *arg)
@@ -154,7 +163,7 @@ enum handler_status handle_orders_batch(struct request *req)
     for (; b->n < n; b->n++)
         order_ref(b->orders[b->n]);
     if (!order_input_wait(&in)) {
-        response_send_json(req, 202, batch_json(b));
+        batch_reply_list(b, req, 202);
         batch_release(b);
         return HANDLER_DONE;
     }

@@ -13,7 +13,7 @@
 
 static void list_append(struct order *o, void *arg)
 {
-    json_array_append_new(arg, order_to_json(o));
+    order_list_add(arg, o);
 }
 
 enum handler_status handle_orders_list(struct request *req)
@@ -29,10 +29,11 @@ enum handler_status handle_orders_list(struct request *req)
         reply_input_error(req, &e);
         return HANDLER_DONE;
     }
-    json_t *a = json_array();
+    struct order_list l;
+    order_list_init(&l);
     cafe_orders_each(ctx->cafe, status, limit > LIST_MAX ? LIST_MAX : (unsigned)limit, list_append,
-                     a);
-    response_send_json(req, 200, json_pack("{s:o}", "orders", a));
+                     &l);
+    reply_order_list(req, 200, &l);
     return HANDLER_DONE;
 }
 
@@ -56,7 +57,7 @@ enum handler_status handle_order_get(struct request *req)
 {
     struct order *o = order_lookup(req);
     if (o)
-        response_send_json(req, 200, order_to_json(o));
+        reply_order(req, 200, o);
     return HANDLER_DONE;
 }
 
@@ -73,7 +74,7 @@ enum handler_status handle_order_cancel(struct request *req)
                              "order %llu is already %s; nothing to cancel",
                              (unsigned long long)o->id, order_status_name(o->status));
     else
-        response_send_json(req, 200, order_to_json(o));
+        reply_order(req, 200, o);
     order_unref(o);
     return HANDLER_DONE;
 }

@@ -81,33 +81,41 @@ static const char *http_date(void)
     return buf;
 }
 
-void response_header(struct request *req, const char *name, const char *fmt, ...)
+/* Appends "name: value[0..n)\r\n"; a line that would not fit is left out. */
+static void header_add(struct request *req, const char *name, const char *value, size_t v)
 {
     char line[1200];
     size_t n = strlen(name);
-    if (n > 128)
+    if (n > 128 || v > sizeof(line) - n - 4)
         return;
     memcpy(line, name, n);
     line[n++] = ':';
     line[n++] = ' ';
-    if (!strchr(fmt, '%')) { /* a constant value: no formatting */
-        size_t v = strlen(fmt);
-        if (v > sizeof(line) - n - 2)
-            return;
-        memcpy(line + n, fmt, v);
-        n += v;
-    } else {
-        va_list ap;
-        va_start(ap, fmt);
-        int v = vsnprintf(line + n, sizeof(line) - n - 2, fmt, ap);
-        va_end(ap);
-        if (v < 0 || (size_t)v >= sizeof(line) - n - 2)
-            return;
-        n += (size_t)v;
-    }
+    memcpy(line + n, value, v);
+    n += v;
     line[n++] = '\r';
     line[n++] = '\n';
     arena_append(&req->arena, &req->resp_headers, &req->resp_headers_len, line, n, SIZE_MAX);
+}
+
+void response_header_str(struct request *req, const char *name, const char *value)
+{
+    header_add(req, name, value, strlen(value));
+}
+
+void response_header(struct request *req, const char *name, const char *fmt, ...)
+{
+    if (!strchr(fmt, '%')) { /* a constant value: no formatting */
+        response_header_str(req, name, fmt);
+        return;
+    }
+    char value[1200];
+    va_list ap;
+    va_start(ap, fmt);
+    int v = vsnprintf(value, sizeof(value), fmt, ap);
+    va_end(ap);
+    if (v >= 0 && (size_t)v < sizeof(value))
+        header_add(req, name, value, (size_t)v);
 }
 
 static bool has_header(const struct request *req, const char *name)

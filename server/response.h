@@ -17,6 +17,9 @@
 void response_header(struct request *req, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The same with the value as it is (no formatting: the per-request path). */
+void response_header_str(struct request *req, const char *name, const char *value);
+
 /* Sends a complete response; body is copied (len may be 0). */
 void response_send(struct request *req, int status, const char *content_type, const void *body,
                    size_t len);
