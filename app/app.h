@@ -6,6 +6,7 @@
 #include "app/options.h"
 #include "app/stats_window.h"
 #include "base/list.h"
+#include "cafe/store.h"
 #include "handlers/handlers.h"
 
 struct event;
@@ -28,6 +29,10 @@ struct app_metrics {
         *conn_rejected, *parse_errors, *lag, *lag_last, *iteration, *loop_events, *sse_subs,
         *sse_cut, *sse_events, *sse_coalesced, *sse_bytes, *build_info, *start_time, *config_limit,
         *log_dropped;
+    /* The order store's and this replica's (docs/store.md). */
+    struct metric_family *replica_info, *unstored, *store_up, *store_tracked, *store_buffered,
+        *store_dropped, *store_reconnects, *store_timeouts, *store_bad_records, *store_claimed,
+        *store_writes, *store_errors;
     struct metric_series *lag_s, *lag_last_s, *iteration_s;
     struct metric_series *latency_s[APP_NMODE_LABELS];
 };
@@ -47,6 +52,7 @@ struct unheard {
     struct order *order; /* a reference */
     enum cafe_event event;
     int step;
+    char xid[STORE_EVENT_ID_MAX]; /* its stream entry (a shared store), else "" */
 };
 
 /* The café -> SSE bridge's state.
@@ -67,11 +73,17 @@ struct event_bridge {
     struct order *held;        /* a reference, or NULL */
     enum cafe_event held_event;
     int held_step;
+    char held_xid[STORE_EVENT_ID_MAX];
     struct unheard unheard[EVENT_RING]; /* a ring: unheard_head is the oldest */
     unsigned unheard_head, unheard_count;
     uint16_t unheard_at[2 * EVENT_RING]; /* order id -> its slot + 1 (0: none), by id modulo */
     bool dropped;                        /* an unheard order was dropped since the last catch-up */
     bool closed;                         /* the stream was closed (shutdown) */
+    /* A shared store (Redis): the transitions of every replica come from its
+     * stream, each with its entry id as the SSE id, instead of from the
+     * café's observer. */
+    struct store_follow *follow;
+    bool shared, origin_set;
 };
 
 /* The whole application, owned by main(). Handlers see only ctx (req->app
@@ -99,6 +111,7 @@ static inline struct app *app_of(void *ctx)
 /* Café wiring (app/wire_cafe.c): menu, order book, brew scheduler, baristas. */
 int cafe_app_init(struct app *app);           /* 0, or -1 after printing why */
 void cafe_app_drain_begin(struct app *app);   /* SIGTERM: refuse new orders (503) */
+bool cafe_app_busy(struct app *app);          /* brews, or writes the store still owes */
 void cafe_app_drain_timeout(struct app *app); /* cancel what still brews, answering its clients */
 void cafe_app_free(struct app *app);
 
@@ -111,6 +124,7 @@ void observe_timeline_free(struct app *app);
 int observe_app_init(struct app *app);
 void observe_app_drain_begin(struct app *app); /* end event streams, stop the timers */
 void observe_on_request_done(struct request *req, uint64_t duration_ns, void *app);
+void observe_on_request_handled(struct request *req, void *app);
 void observe_app_free(struct app *app);
 
 /* The café -> SSE bridge (app/event_bridge.c): the hub behind GET /events,

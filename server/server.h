@@ -24,6 +24,9 @@ struct server_hooks {
     struct loop_timeline *timeline;
     /* After each response completes or its connection dies: metrics. */
     void (*on_request_done)(struct request *req, uint64_t duration_ns, void *app);
+    /* Its handler returned (answered, or pending on work that runs later on
+     * the loop, such as a store's reply): the lag warning's last request. */
+    void (*on_request_handled)(struct request *req, void *app);
     /* Shutdown began: listeners are closed; finish what is in flight. */
     void (*on_drain_begin)(void *app);
     /* The drain timeout expired: cancel whatever still runs, answering its
@@ -50,8 +53,10 @@ struct server;
 struct server *server_new(struct event_base *base, const struct server_limits *limits,
                           const struct server_hooks *hooks);
 /* Binds host:port (port 0 picks a free one) with a SOMAXCONN backlog and starts
- * accepting. Returns the bound port, or -1 with a message on stderr. */
-int server_listen(struct server *s, const char *host, int port);
+ * accepting; reuseport sets SO_REUSEPORT, so that several processes bind the
+ * same port and the kernel spreads connections over them. Returns the bound
+ * port, or -1 with a message on stderr. */
+int server_listen(struct server *s, const char *host, int port, bool reuseport);
 /* Stops accepting and drains: idle connections get a short grace, in-flight
  * requests drain_timeout_ms, then event_base_loopexit(). Idempotent. */
 void server_shutdown(struct server *s);

@@ -31,6 +31,8 @@ struct loop_timeline;
 struct request;
 struct sse_hub;
 
+#define SSE_ID_MAX 48 /* bytes of a publisher's event id, NUL included */
+
 struct sse_hub_config {
     size_t max_backlog;    /* bytes of events one subscriber may lag before it is cut */
     unsigned ring_size;    /* events kept for Last-Event-ID resume */
@@ -40,6 +42,12 @@ struct sse_hub_config {
     int real_precision;    /* significant digits of JSON reals (0: jansson's 17) */
     /* Each flush is a section of it ("SSE flush"); NULL: none. */
     struct loop_timeline *timeline;
+    /* Ids are the publisher's (sse_hub_publish_id(): a shared log's entry
+     * ids, so that a client resumes on any server that carries the same
+     * log), increasing, numbers joined by '-' ("1700000000000-3"); events
+     * published without one get no id line; a resume replays the ring after
+     * the id, if the ring reaches back to it, else resyncs. */
+    bool external_ids;
 };
 
 struct sse_hub_stats {
@@ -77,6 +85,17 @@ unsigned sse_hub_subscriber_count(const struct sse_hub *hub);
  * (its data dropped), keeping the position of the first. event names must be
  * a single line. */
 void sse_hub_publish(struct sse_hub *hub, const char *event, json_t *data, uint64_t key);
+/* The same with the publisher's id (external_ids; at most SSE_ID_MAX - 1
+ * bytes, one line): an event that replaces a pending one takes its place
+ * and gives it this id. */
+void sse_hub_publish_id(struct sse_hub *hub, const char *event, json_t *data, uint64_t key,
+                        const char *id);
+/* External ids: what the ring holds covers everything after id (NULL:
+ * nothing is known), because the events left out (coalesced by the
+ * publisher) are summed up by later ones; a resume from id or later replays
+ * what the ring has even when none of its events is as old. Forgotten once
+ * an event leaves the ring. */
+void sse_hub_set_origin(struct sse_hub *hub, const char *id);
 /* An event happened that nobody is subscribed to hear, and the publisher
  * skipped building it: consumes an id and forgets the ring, so a client that
  * resumes later gets "resync" instead of silently missing the event. */
@@ -97,9 +116,16 @@ void sse_hub_get_stats(const struct sse_hub *hub, struct sse_hub_stats *st);
  * size, like snprintf. */
 size_t sse_frame(char *buf, size_t size, uint64_t id, const char *event, const char *data,
                  size_t data_len);
+/* The same with a text id ("" for none). */
+size_t sse_frame_id(char *buf, size_t size, const char *id, const char *event, const char *data,
+                    size_t data_len);
 /* Where resume from last_id starts: the number of ring events newer than
  * last_id (0 when the client is up to date), or -1 when last_id is unknown
  * (older than the ring, or newer than anything sent). */
 long sse_hub_resume_count(const struct sse_hub *hub, uint64_t last_id);
+/* The same with external ids: the ring events after id last (numbers joined
+ * by '-', compared part by part), or -1 when the ring does not reach back to
+ * it (nor its origin covers it). */
+long sse_hub_resume_count_id(const struct sse_hub *hub, const char *last);
 
 #endif
