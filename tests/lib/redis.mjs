@@ -27,6 +27,16 @@ export function track(proc) {
   return proc;
 }
 
+// spawn() for a process a test owns: tracked, and started under
+// `setpriv --pdeathsig KILL` (util-linux), which execs it with the same PID
+// and has the kernel SIGKILL it if node dies without running its exit hooks
+// (SIGKILL, a ctest timeout, an abort).
+const HAS_SETPRIV = spawnSync('setpriv', ['--pdeathsig', 'KILL', 'true'], { stdio: 'ignore' }).status === 0;
+export function spawnOwned(cmd, args, opts) {
+  const [c, a] = HAS_SETPRIV ? ['setpriv', ['--pdeathsig', 'KILL', '--', cmd, ...args]] : [cmd, args];
+  return track(spawn(c, a, opts));
+}
+
 export function redisAvailable() {
   return spawnSync('sh', ['-c', 'command -v redis-server && command -v redis-cli'], { stdio: 'ignore' }).status === 0;
 }
@@ -63,7 +73,7 @@ export async function startRedis({ appendonly = false, port, dir } = {}) {
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
     '--appendonly', appendonly ? 'yes' : 'no', '--appendfsync', 'always', '--daemonize', 'no'];
   r.start = async () => {
-    r.proc = track(spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] }));
+    r.proc = spawnOwned('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     r.pid = r.proc.pid;
     r.proc.stdout.on('data', (d) => { r.log = (r.log + d).slice(-8000); });
     r.proc.stderr.on('data', (d) => { r.log = (r.log + d).slice(-8000); });
