@@ -71,7 +71,9 @@ export async function startRedis({ appendonly = false, port, dir } = {}) {
   dir = dir || fs.mkdtempSync(path.join(os.tmpdir(), 'cafe-redis-'));
   const r = { port, dir, url: `redis://127.0.0.1:${port}`, log: '' };
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
-    '--appendonly', appendonly ? 'yes' : 'no', '--appendfsync', 'always', '--daemonize', 'no'];
+    '--appendonly', appendonly ? 'yes' : 'no', '--appendfsync', 'always', '--daemonize', 'no',
+    // DEBUG SLEEP from redis-cli: the slow-Redis fault (tests/cluster/).
+    '--enable-debug-command', 'local'];
   r.start = async () => {
     r.proc = spawnOwned('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     r.pid = r.proc.pid;
@@ -97,6 +99,16 @@ export async function startRedis({ appendonly = false, port, dir } = {}) {
     if (res.status !== 0) throw new Error(`redis-cli ${a.join(' ')}: ${res.stderr}`);
     return res.stdout.trim();
   };
+  // redis-cli without waiting for it (DEBUG SLEEP blocks its caller):
+  // resolves with its trimmed output once it exits.
+  r.cliAsync = (...a) => new Promise((resolve, reject) => {
+    const p = spawnOwned('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...a], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d) => { out += d; });
+    p.stderr.on('data', (d) => { out += d; });
+    p.once('error', reject);
+    p.once('exit', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`redis-cli ${a.join(' ')}: ${out}`))));
+  });
   r.remove = async () => { await r.stop(); fs.rmSync(dir, { recursive: true, force: true }); };
   return r.start();
 }
