@@ -28,6 +28,10 @@ struct app_metrics {
         *conn_rejected, *parse_errors, *lag, *lag_last, *iteration, *loop_events, *sse_subs,
         *sse_cut, *sse_events, *sse_coalesced, *sse_bytes, *build_info, *start_time, *config_limit,
         *log_dropped;
+    /* The order store's and this replica's (docs/store.md). */
+    struct metric_family *replica_info, *unstored, *store_up, *store_tracked, *store_buffered,
+        *store_dropped, *store_reconnects, *store_timeouts, *store_bad_records, *store_claimed,
+        *store_writes, *store_errors;
     struct metric_series *lag_s, *lag_last_s, *iteration_s;
     struct metric_series *latency_s[APP_NMODE_LABELS];
 };
@@ -99,6 +103,7 @@ static inline struct app *app_of(void *ctx)
 /* Café wiring (app/wire_cafe.c): menu, order book, brew scheduler, baristas. */
 int cafe_app_init(struct app *app);           /* 0, or -1 after printing why */
 void cafe_app_drain_begin(struct app *app);   /* SIGTERM: refuse new orders (503) */
+bool cafe_app_busy(struct app *app);          /* brews, or writes the store still owes */
 void cafe_app_drain_timeout(struct app *app); /* cancel what still brews, answering its clients */
 void cafe_app_free(struct app *app);
 

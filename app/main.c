@@ -101,6 +101,31 @@ static void find_static_dir(struct options *o)
     }
 }
 
+static bool wildcard_host(const char *host)
+{
+    return !host[0] || !strcmp(host, "0.0.0.0") || !strcmp(host, "::") || !strcmp(host, "[::]");
+}
+
+/* --replica-id unset: HOST:PORT as the replica listens, or this machine's
+ * name and the port when it listens on every address (so that replicas on
+ * several hosts differ). */
+static void derive_replica_id(struct options *o, int port)
+{
+    if (o->replica_id[0])
+        return;
+    char name[256] = "";
+    if (wildcard_host(o->host) && gethostname(name, sizeof(name) - 1) == 0 && name[0])
+        name[sizeof(name) - 1] = '\0';
+    else
+        snprintf(name, sizeof(name), "%s", o->host);
+    bool v6 = strchr(name, ':') != NULL;
+    /* A very long host name is cut, the port kept: the store's keys stay short. */
+    int room = (int)sizeof(o->replica_id) - 10;
+    if (snprintf(o->replica_id, sizeof(o->replica_id), "%s%.*s%s:%d", v6 ? "[" : "", room, name,
+                 v6 ? "]" : "", port) >= (int)sizeof(o->replica_id))
+        log_warn("replica id cut to %s", o->replica_id); /* cannot happen: room is kept */
+}
+
 static void on_drain_begin(void *arg)
 {
     struct app *app = app_of(arg);
@@ -115,8 +140,7 @@ static void on_drain_timeout(void *arg)
 
 static bool cafe_busy(void *arg)
 {
-    struct app *app = app_of(arg);
-    return app->ctx.cafe && cafe_in_flight(app->ctx.cafe) > 0;
+    return cafe_app_busy(app_of(arg));
 }
 
 int main(int argc, char **argv)
@@ -173,13 +197,17 @@ int main(int argc, char **argv)
         .timeline = app.ctx.timeline,
     };
     app.ctx.server = server_new(app.base, &opts.limits, &hooks);
-    if (!app.ctx.server || cafe_app_init(&app) < 0 || observe_app_init(&app) < 0)
+    if (!app.ctx.server)
         return 1;
-    options_log(&opts);
-
-    int port = server_listen(app.ctx.server, opts.host, opts.port);
+    /* Bound before the café: the replica id defaults to the port it got.
+     * Nothing is accepted until the loop runs. */
+    int port = server_listen(app.ctx.server, opts.host, opts.port, opts.reuseport);
     if (port < 0)
         return 1;
+    derive_replica_id(&opts, port);
+    if (cafe_app_init(&app) < 0 || observe_app_init(&app) < 0)
+        return 1;
+    options_log(&opts);
     struct event *sigterm = evsignal_new(app.base, SIGTERM, on_signal, &app);
     struct event *sigint = evsignal_new(app.base, SIGINT, on_signal, &app);
     event_add(sigterm, NULL);

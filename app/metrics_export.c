@@ -22,6 +22,7 @@ static const char *const by_status[] = {"status"};
 static const char *const by_kind[] = {"kind"};
 static const char *const by_version[] = {"version"};
 static const char *const by_name[] = {"name"};
+static const char *const by_replica_store[] = {"replica", "store"};
 static const double latency_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                          0.5,    1,     2.5,    5,     10,   15,    30,   60};
 static const double lag_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
@@ -95,6 +96,30 @@ static const struct family_def {
      LABELS(by_version)},
     {SLOT(start_time), METRIC_GAUGE, "process_start_time_seconds",
      "Start time of the process since the Unix epoch in seconds", NO_LABELS},
+    {SLOT(replica_info), METRIC_GAUGE, "cafe_replica_info",
+     "Always 1; this replica's id and its order store's kind in labels", LABELS(by_replica_store)},
+    {SLOT(unstored), METRIC_COUNTER, "cafe_orders_unstored_total",
+     "Orders refused (503) because the order store could not take them", NO_LABELS},
+    {SLOT(store_up), METRIC_GAUGE, "cafe_store_up",
+     "1 while the order store takes orders, 0 while it is down or connecting", NO_LABELS},
+    {SLOT(store_tracked), METRIC_GAUGE, "cafe_store_orders_tracked",
+     "Orders whose transitions the store still holds for writing", NO_LABELS},
+    {SLOT(store_buffered), METRIC_GAUGE, "cafe_store_orders_buffered",
+     "Of them, orders waiting for the store to come back", NO_LABELS},
+    {SLOT(store_dropped), METRIC_COUNTER, "cafe_store_transitions_dropped_total",
+     "Transitions dropped because the store's buffer was full", NO_LABELS},
+    {SLOT(store_reconnects), METRIC_COUNTER, "cafe_store_reconnects_total",
+     "Connections to the store made again after a loss", NO_LABELS},
+    {SLOT(store_timeouts), METRIC_COUNTER, "cafe_store_timeouts_total",
+     "Store connections reset because a reply came too late", NO_LABELS},
+    {SLOT(store_bad_records), METRIC_COUNTER, "cafe_store_bad_records_total",
+     "Unreadable records met in the store (wrong type, truncated)", NO_LABELS},
+    {SLOT(store_claimed), METRIC_COUNTER, "cafe_store_orphans_claimed_total",
+     "Unfinished orders of lost replicas this replica failed", NO_LABELS},
+    {SLOT(store_writes), METRIC_COUNTER, "cafe_store_writes_total",
+     "Writes (scripts) sent to the store", NO_LABELS},
+    {SLOT(store_errors), METRIC_COUNTER, "cafe_store_errors_total",
+     "Store replies that were errors", NO_LABELS},
     /* Limits are configuration, exported as metrics (redis). */
     {SLOT(config_limit), METRIC_GAUGE, "cafe_config_limit",
      "A configured limit, by name (bytes, ms or count)", LABELS(by_name)},
@@ -144,6 +169,8 @@ void metrics_export_init(struct app *app)
     clock_gettime(CLOCK_REALTIME, &now);
     set_scalar(am->start_time, (double)now.tv_sec + (double)now.tv_nsec / 1e9);
     options_each_limit(app->options, set_limit, am);
+    const char *replica[] = {app->options->replica_id, cafe_store(app->ctx.cafe)->kind};
+    metrics_gauge_set(metrics_series(am->replica_info, replica), 1);
     app->ctx.render_metrics = render;
     app->ctx.metrics_arg = app;
 }
@@ -224,6 +251,20 @@ static void refresh(struct app *app)
     set_scalar(am->sse_bytes, (double)st.bytes);
 
     set_scalar(am->log_dropped, (double)log_lines_dropped());
+
+    struct store_stats so;
+    order_store_stats(cafe_store(app->ctx.cafe), &so);
+    set_scalar(am->unstored, (double)cs.unstored);
+    set_scalar(am->store_up, so.up);
+    set_scalar(am->store_tracked, so.tracked);
+    set_scalar(am->store_buffered, so.buffered);
+    set_scalar(am->store_dropped, (double)so.dropped);
+    set_scalar(am->store_reconnects, (double)so.reconnects);
+    set_scalar(am->store_timeouts, (double)so.timeouts);
+    set_scalar(am->store_bad_records, (double)so.bad_records);
+    set_scalar(am->store_claimed, (double)so.claimed);
+    set_scalar(am->store_writes, (double)so.writes);
+    set_scalar(am->store_errors, (double)so.errors);
 }
 
 /* GET /metrics (handlers/metrics.c, through handler_ctx.render_metrics). */

@@ -15,9 +15,20 @@
 #include <strings.h>
 
 #include "base/loop_timeline.h"
+#include "cafe/order.h"
+#include "cafe/store.h"
 #include "server/sse_hub.h"
 
-enum opt_type { OPT_STRING, OPT_INT, OPT_UINT, OPT_SIZE, OPT_DOUBLE, OPT_BOOL, OPT_LOG_FORMAT };
+enum opt_type {
+    OPT_STRING,
+    OPT_INT,
+    OPT_UINT,
+    OPT_SIZE,
+    OPT_DOUBLE,
+    OPT_BOOL,
+    OPT_LOG_FORMAT,
+    OPT_STORE, /* "memory" or a Redis URL, checked here; its password never shown */
+};
 
 struct opt {
     const char *name; /* flag without "--"; env is CAFE_ + upper snake case */
@@ -37,6 +48,14 @@ struct opt {
 static const struct opt opts[] = {
     {"host", OPT_STRING, O(host), 0, 0, SETTING, "ADDR", "address to listen on"},
     {"port", OPT_INT, O(port), 0, 65535, SETTING, "N", "TCP port; 0 picks a free one"},
+    {"reuseport", OPT_BOOL, O(reuseport), 0, 0, SETTING, NULL,
+     "SO_REUSEPORT on the listener: several replicas share one port"},
+    {"store", OPT_STORE, O(store), 0, 0, SETTING, "URL",
+     "where orders live: memory, or redis://[:password@]HOST[:PORT][/DB] shared by replicas"},
+    {"store-prefix", OPT_STRING, O(store_prefix), 0, 0, SETTING, "PREFIX",
+     "the Redis store's key namespace"},
+    {"replica-id", OPT_STRING, O(replica_id), 0, 0, SETTING, "ID",
+     "this replica's name in orders, logs and metrics; unset: HOST:PORT it listens on"},
     {"static-dir", OPT_STRING, O(static_dir), 0, 0, SETTING, "DIR",
      "dashboard files; unset: static/ next to the working directory or the binary"},
     {"menu", OPT_STRING, O(menu_path), 0, 0, SETTING, "FILE",
@@ -106,6 +125,8 @@ static void defaults(struct options *o)
     o->max_brews = 20000;
     o->max_queue = 1000;
     o->max_batch = 100;
+    strcpy(o->store, "memory");
+    strcpy(o->store_prefix, "cafe:");
     o->slow_callback_ms = 100;
     o->timeline = true;
     o->timeline_threshold_ms = LOOP_TIMELINE_THRESHOLD_NS_DEFAULT / 1000000;
@@ -153,6 +174,9 @@ static void expected(const struct opt *d, char *buf, size_t size)
     case OPT_LOG_FORMAT:
         snprintf(buf, size, "text or json");
         break;
+    case OPT_STORE:
+        snprintf(buf, size, "memory or redis://[:password@]HOST[:PORT][/DB]");
+        break;
     case OPT_STRING:
         snprintf(buf, size, "at most %zu bytes", d->size - 1);
         break;
@@ -172,6 +196,19 @@ static int set(struct options *o, const struct opt *d, const char *value, const 
     void *p = field(o, d);
     double v = 0;
     switch (d->type) {
+    case OPT_STORE: {
+        struct redis_url url;
+        char why[600];
+        if (strlen(value) >= d->size)
+            goto bad;
+        if (strcmp(value, "memory") && redis_url_parse(value, &url, why, sizeof(why)) < 0) {
+            /* why names the URL and what is wrong with it */
+            fprintf(stderr, "cafe-server: invalid value for %s: %s (or memory)\n", source, why);
+            return -1;
+        }
+        strcpy(p, value);
+        return 0;
+    }
     case OPT_STRING:
         if (strlen(value) >= d->size)
             goto bad;
@@ -223,7 +260,7 @@ static int set(struct options *o, const struct opt *d, const char *value, const 
     }
     return 0;
 bad:;
-    char want[64];
+    char want[80];
     expected(d, want, sizeof(want));
     fprintf(stderr, "cafe-server: invalid value '%s' for %s (expected %s)\n", value, source, want);
     return -1;
@@ -262,6 +299,9 @@ static const char *value_text(const struct options *o, const struct opt *d, char
     switch (d->type) {
     case OPT_STRING:
         snprintf(buf, size, "%s", *(const char *)p ? (const char *)p : "-");
+        break;
+    case OPT_STORE:
+        redis_url_redact(p, buf, size);
         break;
     case OPT_INT:
         snprintf(buf, size, "%d", *(const int *)p);
@@ -307,7 +347,8 @@ static void usage(void)
         printf("      %s\n      env %s, default %s", o->help, env, def);
         if (o->type == OPT_DOUBLE)
             printf(", range %g..%g", o->min, o->max);
-        else if (o->type != OPT_BOOL && o->type != OPT_STRING && o->type != OPT_LOG_FORMAT)
+        else if (o->type != OPT_BOOL && o->type != OPT_STRING && o->type != OPT_LOG_FORMAT &&
+                 o->type != OPT_STORE)
             printf(", range %.0f..%.0f", o->min, o->max);
         printf("\n");
     }
@@ -398,12 +439,12 @@ int options_parse(struct options *o, int argc, char **argv)
 /* "name=value ..." of the table entries whose limit flag is `limits`. */
 static void log_settings(const struct options *o, bool limits)
 {
-    char line[2048];
+    char line[4096];
     size_t n = 0;
     for (size_t i = 0; i < NOPTS && n < sizeof(line); i++) {
         if (opts[i].limit != limits)
             continue;
-        char value[64];
+        char value[600];
         n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s=%s", n ? " " : "", opts[i].name,
                               value_text(o, &opts[i], value, sizeof(value)));
     }

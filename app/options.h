@@ -31,9 +31,16 @@ struct options {
     unsigned timeline_threshold_ms;
     enum log_format log_format;
     bool access_log;
-    unsigned log_flush_ms;   /* a log line waits at most this long in memory */
-    size_t log_buffer_bytes; /* log bytes waiting before a write; as many again while one is stuck */
+    unsigned log_flush_ms; /* a log line waits at most this long in memory */
+    size_t
+        log_buffer_bytes; /* log bytes waiting before a write; as many again while one is stuck */
     struct server_limits limits;
+
+    /* Where orders live (docs/store.md) and who this replica is. */
+    char store[512];       /* "memory" or redis://[:password@]HOST[:PORT][/DB] */
+    char store_prefix[64]; /* the store's key namespace */
+    char replica_id[64];   /* "" until main() derives it from the address it listens on */
+    bool reuseport;        /* SO_REUSEPORT: replicas share one port */
 };
 
 /* Fills opts from defaults, then environment, then argv. Returns 0 to run,

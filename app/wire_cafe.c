@@ -1,6 +1,8 @@
-/* Café wiring: the menu (built in or --menu FILE), the café on the main loop
- * and its baristas, and what SIGTERM means for orders. */
+/* Café wiring: the menu (built in or --menu FILE), the order store
+ * (--store: the memory book or Redis), the café on the main loop and its
+ * baristas, and what SIGTERM means for orders. */
 #include <stdio.h>
+#include <string.h>
 
 #include "app/app.h"
 #include "base/log.h"
@@ -25,8 +27,27 @@ int cafe_app_init(struct app *app)
         .max_orders = o->max_orders,
         .max_brews = o->max_brews,
         .max_queue = o->max_queue,
+        .replica_id = o->replica_id,
         .timeline = app->ctx.timeline,
     };
+    if (strcmp(o->store, "memory") != 0) {
+        struct store_redis_config rc = {
+            .url = o->store,
+            .prefix = o->store_prefix,
+            .replica = o->replica_id,
+            .max_orders = o->max_orders,
+        };
+        /* Resolves the host now, before the loop serves (docs/store.md). */
+        cfg.store = store_redis_new(app->base, app->menu, &rc, err, sizeof(err));
+        if (!cfg.store) {
+            fprintf(stderr, "cafe-server: bad --store: %s\n", err);
+            return -1;
+        }
+    }
+    char url[600];
+    redis_url_redact(o->store, url, sizeof(url));
+    log_info("replica %s, store %s%s%s", o->replica_id, url, cfg.store ? " prefix " : "",
+             cfg.store ? o->store_prefix : "");
     app->ctx.cafe = cafe_new(app->base, app->menu, &cfg);
     app->ctx.menu = app->menu;
     app->ctx.max_batch = o->max_batch;
@@ -38,6 +59,20 @@ int cafe_app_init(struct app *app)
     log_info("menu: %s, %u items, %u flavours", app->menu->source, app->menu->nitems,
              app->menu->nflavours);
     return 0;
+}
+
+/* Draining: what still brews, and with a store that is up, what it has not
+ * written yet (a store that is down would keep the drain for its whole
+ * timeout; its orders are failed by the restart rule instead). */
+bool cafe_app_busy(struct app *app)
+{
+    if (!app->ctx.cafe)
+        return false;
+    if (cafe_in_flight(app->ctx.cafe) > 0)
+        return true;
+    struct store_stats st;
+    order_store_stats(cafe_store(app->ctx.cafe), &st);
+    return st.up && st.tracked > 0;
 }
 
 /* New orders get 503 from now on; what brews goes on within the drain time. */

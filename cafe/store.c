@@ -110,3 +110,13 @@ int redis_url_parse(const char *url, struct redis_url *out, char *err, size_t er
     }
     return 0;
 }
+
+void redis_url_redact(const char *url, char *buf, size_t size)
+{
+    static const char scheme[] = "redis://";
+    const char *at = strrchr(url, '@');
+    if (strncmp(url, scheme, sizeof(scheme) - 1) || !at)
+        snprintf(buf, size, "%s", url);
+    else
+        snprintf(buf, size, "%s:***%s", scheme, at);
+}

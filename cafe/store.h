@@ -171,6 +171,8 @@ struct redis_url {
     char password[128];
 };
 int redis_url_parse(const char *url, struct redis_url *out, char *err, size_t errlen);
+/* url as logs may show it: a password becomes "***" (anything else as is). */
+void redis_url_redact(const char *url, char *buf, size_t size);
 
 /* The calls, through the table. */
 static inline void order_store_create(struct order_store *s, struct order *const *orders,

@@ -144,8 +144,10 @@ struct server *server_new(struct event_base *base, const struct server_limits *l
     return s;
 }
 
-int server_listen(struct server *s, const char *host, int port)
+int server_listen(struct server *s, const char *host, int port, bool reuseport)
 {
+    unsigned flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE |
+                     (reuseport ? LEV_OPT_REUSEABLE_PORT : 0);
     char service[16];
     snprintf(service, sizeof(service), "%d", port);
     struct addrinfo hints = {.ai_family = AF_UNSPEC,
@@ -158,11 +160,10 @@ int server_listen(struct server *s, const char *host, int port)
         return -1;
     }
     for (struct addrinfo *ai = res; ai && !s->listener; ai = ai->ai_next)
-        s->listener = evconnlistener_new_bind(
-            s->base, on_accept, s,
-            LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE,
-            SOMAXCONN /* -1 would mean 128: too small for wrk bursts */, ai->ai_addr,
-            (int)ai->ai_addrlen);
+        s->listener =
+            evconnlistener_new_bind(s->base, on_accept, s, flags,
+                                    SOMAXCONN /* -1 would mean 128: too small for wrk bursts */,
+                                    ai->ai_addr, (int)ai->ai_addrlen);
     freeaddrinfo(res);
     if (!s->listener) {
         log_error("cannot listen on %s:%d: %s", host, port, strerror(errno));

@@ -50,8 +50,10 @@ struct server;
 struct server *server_new(struct event_base *base, const struct server_limits *limits,
                           const struct server_hooks *hooks);
 /* Binds host:port (port 0 picks a free one) with a SOMAXCONN backlog and starts
- * accepting. Returns the bound port, or -1 with a message on stderr. */
-int server_listen(struct server *s, const char *host, int port);
+ * accepting; reuseport sets SO_REUSEPORT, so that several processes bind the
+ * same port and the kernel spreads connections over them. Returns the bound
+ * port, or -1 with a message on stderr. */
+int server_listen(struct server *s, const char *host, int port, bool reuseport);
 /* Stops accepting and drains: idle connections get a short grace, in-flight
  * requests drain_timeout_ms, then event_base_loopexit(). Idempotent. */
 void server_shutdown(struct server *s);

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "app/options.h"
+#include "cafe/store.h"
 #include "server/sse_hub.h"
 
 /* Runs options_parse on argv (NULL-terminated, without the program name)
@@ -74,8 +75,10 @@ static void refused(const char *const *args, const char *want)
 
 static void clear_env(void)
 {
-    const char *names[] = {"CAFE_PORT", "CAFE_ACCESS_LOG", "CAFE_MAX_BREWS",      "CAFE_TIME_SCALE",
-                           "CAFE_HOST", "CAFE_LOG_FORMAT", "CAFE_SSE_MAX_BACKLOG"};
+    const char *names[] = {
+        "CAFE_PORT",      "CAFE_ACCESS_LOG", "CAFE_MAX_BREWS", "CAFE_TIME_SCALE",
+        "CAFE_HOST",      "CAFE_LOG_FORMAT", "CAFE_STORE",     "CAFE_SSE_MAX_BACKLOG",
+        "CAFE_REPLICA_ID"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         unsetenv(names[i]);
 }
@@ -104,6 +107,55 @@ static void defaults_come_from_their_modules(void **state)
     assert_int_equal(o.log_format, LOG_TEXT);
     assert_int_equal(o.max_batch, 100);
     assert_string_equal(o.menu_path, "");
+    assert_string_equal(o.store, "memory");
+    assert_string_equal(o.store_prefix, "cafe:");
+    assert_string_equal(o.replica_id, ""); /* main() derives it from the address */
+    assert_false(o.reuseport);
+}
+
+/* --store takes memory or a Redis URL with its parts, and refuses anything
+ * else at start, saying what is wrong with it; the log never shows a
+ * password (breaks if the URL is not checked, or logged as given). */
+static void the_store_url_is_checked_and_its_password_kept_out_of_logs(void **state)
+{
+    struct options o;
+    parse_ok(&o, ARGS("--store", "redis://10.0.0.5:6380/2", "--store-prefix", "t1:", "--replica-id",
+                      "a", "--reuseport"));
+    assert_string_equal(o.store, "redis://10.0.0.5:6380/2");
+    assert_string_equal(o.store_prefix, "t1:");
+    assert_string_equal(o.replica_id, "a");
+    assert_true(o.reuseport);
+    parse_ok(&o, ARGS("--store=redis://:s3cret@db/1"));
+    parse_ok(&o, ARGS("--store", "redis://[::1]"));
+    parse_ok(&o, ARGS("--store", "memory"));
+    assert_string_equal(o.store, "memory");
+    refused(ARGS("--store", "postgres://db"),
+            "cafe-server: invalid value for --store: postgres://db: not "
+            "redis://[:password@]host[:port][/db] (or memory)\n");
+    refused(ARGS("--store", "redis://db:99999"),
+            "cafe-server: invalid value for --store: redis://db:99999: the port must be 1..65535 "
+            "(or memory)\n");
+    refused(ARGS("--store", "redis://"),
+            "cafe-server: invalid value for --store: redis://: no host (or memory)\n");
+    setenv("CAFE_STORE", "redis://db/x", 1);
+    refused(NULL, "cafe-server: invalid value for CAFE_STORE: redis://db/x: the database must be "
+                  "a number (or memory)\n");
+    unsetenv("CAFE_STORE");
+    char id[80];
+    memset(id, 'r', sizeof(id) - 1);
+    id[sizeof(id) - 1] = '\0';
+    char want[200];
+    snprintf(want, sizeof(want),
+             "cafe-server: invalid value '%s' for --replica-id (expected at most 63 bytes)\n", id);
+    refused(ARGS("--replica-id", id), want);
+
+    char buf[128];
+    redis_url_redact("redis://:s3cret@db:6380/1", buf, sizeof(buf));
+    assert_string_equal(buf, "redis://:***@db:6380/1");
+    redis_url_redact("redis://db:6380/1", buf, sizeof(buf));
+    assert_string_equal(buf, "redis://db:6380/1");
+    redis_url_redact("memory", buf, sizeof(buf));
+    assert_string_equal(buf, "memory");
 }
 
 static void on_off_options_take_every_form(void **state)
@@ -273,7 +325,7 @@ static void help_lists_exactly_the_accepted_forms(void **state)
             }
         }
     }
-    assert_int_equal(flags, 29);
+    assert_int_equal(flags, 33);
     assert_int_equal(parse(&o, ARGS("-h"), out, sizeof(out), NULL, 0), 1);
     assert_int_equal(parse(&o, ARGS("--version"), out, sizeof(out), NULL, 0), 1);
     assert_true(strncmp(out, "cafe-server ", 12) == 0);
@@ -329,6 +381,7 @@ int main(void)
         cmocka_unit_test_setup(on_off_options_take_every_form, setup),
         cmocka_unit_test_setup(valued_options_take_both_forms, setup),
         cmocka_unit_test_setup(bad_values_say_what_is_expected, setup),
+        cmocka_unit_test_setup(the_store_url_is_checked_and_its_password_kept_out_of_logs, setup),
         cmocka_unit_test_setup(the_environment_and_flags_over_it, setup),
         cmocka_unit_test_setup(help_lists_exactly_the_accepted_forms, setup),
         cmocka_unit_test_setup(limits_as_the_metrics_export_sees_them, setup),

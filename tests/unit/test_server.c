@@ -137,13 +137,31 @@ static void refusals(void **state)
     server_free(NULL);
 
     struct server *a = server_new(base, &limits, &hooks);
-    assert_int_equal(server_listen(a, "", 0), -1); /* no such host: fails at once */
-    int port = server_listen(a, "127.0.0.1", 0);
+    assert_int_equal(server_listen(a, "", 0, false), -1); /* no such host: fails at once */
+    int port = server_listen(a, "127.0.0.1", 0, false);
     assert_true(port > 0);
     struct server *b = server_new(base, &limits, &hooks);
-    assert_int_equal(server_listen(b, "127.0.0.1", port), -1); /* taken */
+    assert_int_equal(server_listen(b, "127.0.0.1", port, false), -1); /* taken */
     server_free(b);
     server_free(a); /* never shut down: the listener is freed with it */
+}
+
+/* With reuseport two servers bind one port, and both serve on it; without
+ * it the second is refused (breaks if the flag never reaches the socket). */
+static void reuseport_shares_a_port(void **state)
+{
+    struct server *a = server_new(base, &limits, &hooks), *b = server_new(base, &limits, &hooks);
+    int port = server_listen(a, "127.0.0.1", 0, true);
+    assert_true(port > 0);
+    assert_int_equal(server_listen(b, "127.0.0.1", port, false), -1);
+    assert_int_equal(server_listen(b, "127.0.0.1", port, true), port);
+    int c = client(port);
+    const char *get = "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n";
+    assert_true(send(c, get, strlen(get), 0) > 0);
+    assert_non_null(strstr(answer(c), "200 OK"));
+    close(c);
+    server_free(b);
+    server_free(a);
 }
 
 /* The cap counts open connections: the third of two is answered 503 with
@@ -152,7 +170,7 @@ static void refusals(void **state)
 static void connection_cap(void **state)
 {
     struct server *s = server_new(base, &limits, &hooks);
-    int port = server_listen(s, "127.0.0.1", 0);
+    int port = server_listen(s, "127.0.0.1", 0, false);
     int a = client(port), b = client(port);
     const char *get = "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n";
     assert_true(send(a, get, strlen(get), 0) > 0);
@@ -184,7 +202,7 @@ static void connection_cap(void **state)
 static void drain_with_nothing_open(void **state)
 {
     struct server *s = server_new(base, &limits, &hooks);
-    server_listen(s, "127.0.0.1", 0);
+    server_listen(s, "127.0.0.1", 0, false);
     server_shutdown(s);
     server_shutdown(s);
     assert_true(server_draining(s));
@@ -199,7 +217,7 @@ static void drain_with_nothing_open(void **state)
 static void drain_waits_while_busy(void **state)
 {
     struct server *s = server_new(base, &limits, &hooks);
-    server_listen(s, "127.0.0.1", 0);
+    server_listen(s, "127.0.0.1", 0, false);
     app.busy_left = 5; /* five 20 ms polls */
     server_shutdown(s);
     double ms = run_to_exit();
@@ -216,7 +234,7 @@ static void drain_waits_while_busy(void **state)
 static void drain_timeout_closes_what_is_left(void **state)
 {
     struct server *s = server_new(base, &limits, &hooks);
-    int port = server_listen(s, "127.0.0.1", 0);
+    int port = server_listen(s, "127.0.0.1", 0, false);
     int c = client(port);
     assert_true(send(c, "GET /hel", 8, 0) > 0); /* half a request: it has a 10 s deadline */
     for (int i = 0; i < 100 && !server_stats(s)->open_connections; i++) {
@@ -239,6 +257,7 @@ int main(void)
     log_init(LOG_TEXT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(reuseport_shares_a_port, setup, teardown),
         cmocka_unit_test_setup_teardown(connection_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(drain_with_nothing_open, setup, teardown),
         cmocka_unit_test_setup_teardown(drain_waits_while_busy, setup, teardown),
