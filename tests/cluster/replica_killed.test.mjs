@@ -62,15 +62,18 @@ test('a replica SIGKILLed mid-brew: its unfinished orders fail within 5 s, on a 
 
 test('acknowledged only once stored: orders sent while Redis holds writes, their replica killed, none lost', async () => {
   await r1.start(); // same id: its restart rule runs, its old orders are failed already
-  const PAUSE_MS = 1500;
+  // Redis takes the creates and runs none of them for 2.5 s: the café's
+  // watchdog (1 s) gives up on them first and answers 503; a café that
+  // acknowledges before the store answered has said 202 by then.
+  const PAUSE_MS = 2500;
   c.cli('CLIENT', 'PAUSE', String(PAUSE_MS), 'WRITE');
   const paused = Date.now();
   const sent = [];
   for (let i = 0; i < 5; i++) {
     sent.push(postOrder(r1.url, { item: 'quick', customer: `held-${i}` }, '?wait=0').catch((e) => ({ error: e.message })));
   }
-  await new Promise((r) => setTimeout(r, 300)); // a café that answers first has answered by now
-  await r1.kill();
+  await Promise.race([Promise.all(sent), new Promise((r) => setTimeout(r, 2000))]);
+  await r1.kill(); // before Redis runs what it holds
   const answers = await Promise.all(sent);
   const acked = answers.filter((a) => a.status === 201 || a.status === 202);
   for (const a of answers) {
