@@ -1,10 +1,14 @@
 /* POST /order, /{sync,async,thread}/order: one order, in the mode its route
- * names (the route table's arg). The handler waits on the order through
+ * names (the route table's arg). The order is acknowledged once the store
+ * has it (cafe_orders_submit); the handler then waits on it through
  * order_wait() and registers an abort hook that only detaches: a client that
  * disconnects does not cancel its order (docs/contract.md). */
+#include <stdlib.h>
+
 #include "cafe/cafe.h"
 #include "handlers/handlers.h"
 #include "handlers/order_reply.h"
+#include "handlers/store_call.h"
 #include "server/response.h"
 
 struct order_waiter {
@@ -54,6 +58,44 @@ static void on_order_abort(struct request *req, void *arg)
     order_wait(w->order, NULL, NULL); /* the brew goes on without us */
 }
 
+/* Between the request and the store's acknowledgement. */
+struct placing {
+    struct store_call call;
+    bool wait; /* false: 202 at once (?wait=0) */
+};
+
+static void on_placed(struct order *const *orders, unsigned n, enum cafe_admit verdict,
+                      enum store_result r, void *arg)
+{
+    struct placing *p = arg;
+    struct request *req = store_call_take(&p->call);
+    bool wait = p->wait;
+    free(p);
+    if (!req)
+        return; /* the client left; a placed order brews on */
+    if (verdict != CAFE_OK) {
+        reply_refused(req, req->app, verdict);
+        return;
+    }
+    if (r != STORE_OK) {
+        reply_store_error(req, r, 0);
+        return;
+    }
+    struct order *o = orders[0];
+    if (!wait) {
+        reply_location(req, o);
+        response_send_json(req, 202, order_to_json(o));
+        return;
+    }
+    /* Nothing finishes inside the placed callback, so the waiter is in place
+     * before the order can end. */
+    struct order_waiter *w = arena_alloc(&req->arena, sizeof(*w));
+    w->req = req;
+    w->order = o;
+    order_wait(o, on_order_done, w);
+    request_on_abort(req, on_order_abort, w);
+}
+
 enum handler_status handle_order_place(struct request *req)
 {
     struct handler_ctx *ctx = req->app;
@@ -69,23 +111,8 @@ enum handler_status handle_order_place(struct request *req)
         return HANDLER_DONE;
     }
 
-    struct order *o;
-    enum cafe_admit verdict = cafe_order_place(ctx->cafe, &spec, &o);
-    if (verdict != CAFE_OK) {
-        reply_refused(req, ctx, verdict);
-        return HANDLER_DONE;
-    }
-    if (!order_input_wait(&in)) {
-        reply_location(req, o);
-        response_send_json(req, 202, order_to_json(o));
-        return HANDLER_DONE;
-    }
-    /* Nothing finishes inside cafe_order_place(), so the waiter is in place
-     * before the order can end. */
-    struct order_waiter *w = arena_alloc(&req->arena, sizeof(*w));
-    w->req = req;
-    w->order = o;
-    order_wait(o, on_order_done, w);
-    request_on_abort(req, on_order_abort, w);
+    struct placing *p = store_call_new(req, sizeof(*p));
+    p->wait = order_input_wait(&in);
+    cafe_orders_submit(ctx->cafe, &spec, 1, on_placed, p); /* the memory store answers in here */
     return HANDLER_PENDING;
 }

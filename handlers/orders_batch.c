@@ -1,8 +1,9 @@
 /* POST /orders: a batch of orders of one mode, placed under one admission.
  * gather (the default) answers once, when the last order has finished;
  * as_completed (NDJSON) gives each order its line the moment it finishes
- * (batch_write_line). That stream is pulled by the engine (a response
- * generator): finished orders' lines queue in the batch and go out while the
+ * (batch_write_line). Nothing is answered before the store has every order
+ * of the batch (cafe_orders_submit: all stored, or none placed). That stream is pulled by the
+ * engine (a response generator): finished orders' lines queue in the batch and go out while the
  * connection takes them. The batch holds a reference on each order until it
  * has answered; a client that leaves detaches, and the brews go on. */
 #include <event2/buffer.h>
@@ -14,6 +15,7 @@
 #include "cafe/cafe.h"
 #include "handlers/handlers.h"
 #include "handlers/order_reply.h"
+#include "handlers/store_call.h"
 #include "server/response.h"
 
 struct batch {
@@ -126,6 +128,56 @@ static void on_batch_abort(struct request *req, void *arg)
     batch_release(arg); /* the brews go on */
 }
 
+/* Between the request and the store's acknowledgement. */
+struct batch_placing {
+    struct store_call call;
+    bool stream, wait;
+};
+
+static void on_batch_placed(struct order *const *orders, unsigned n, enum cafe_admit verdict,
+                            enum store_result r, void *arg)
+{
+    struct batch_placing *p = arg;
+    struct request *req = store_call_take(&p->call);
+    bool stream = p->stream, wait = p->wait;
+    free(p);
+    if (!req)
+        return; /* the client left; the placed brews go on */
+    if (verdict != CAFE_OK) {
+        reply_refused(req, req->app, verdict);
+        return;
+    }
+    if (r != STORE_OK) {
+        reply_store_error(req, r, 0);
+        return;
+    }
+    struct batch *b = xcalloc(1, sizeof(*b) + n * sizeof(b->orders[0]));
+    b->req = req;
+    b->stream = stream;
+    for (; b->n < n; b->n++) {
+        b->orders[b->n] = orders[b->n];
+        order_ref(b->orders[b->n]);
+    }
+    if (!wait) {
+        response_send_json(req, 202, batch_json(b));
+        batch_release(b);
+        return;
+    }
+    /* Nothing finishes inside the placed callback: every waiter is in place
+     * before the first order can end. */
+    b->pending = n;
+    for (unsigned i = 0; i < n; i++)
+        order_wait(b->orders[i], on_batch_order_done, b);
+    if (b->stream) {
+        b->gen = (struct response_generator){on_batch_proceed, on_batch_stop};
+        b->lines = evbuffer_new();
+        b->ready = true;
+        response_stream_start(req, 200, "application/x-ndjson", true, &b->gen);
+    } else {
+        request_on_abort(req, on_batch_abort, b);
+    }
+}
+
 enum handler_status handle_orders_batch(struct request *req)
 {
     struct handler_ctx *ctx = req->app;
@@ -141,33 +193,11 @@ enum handler_status handle_orders_batch(struct request *req)
     req->log_label = brew_mode_name(specs[0].mode);
     req->tag = ORDER_TAG(specs[0].mode);
 
-    struct batch *b = xcalloc(1, sizeof(*b) + n * sizeof(b->orders[0]));
-    /* Placed in request order, so they start in request order. */
-    enum cafe_admit verdict = cafe_orders_place(ctx->cafe, specs, n, b->orders);
-    if (verdict != CAFE_OK) {
-        free(b);
-        reply_refused(req, ctx, verdict);
-        return HANDLER_DONE;
-    }
-    b->req = req;
-    b->stream = order_input_wants_ndjson(&in);
-    for (; b->n < n; b->n++)
-        order_ref(b->orders[b->n]);
-    if (!order_input_wait(&in)) {
-        response_send_json(req, 202, batch_json(b));
-        batch_release(b);
-        return HANDLER_DONE;
-    }
-    b->pending = n;
-    for (unsigned i = 0; i < n; i++)
-        order_wait(b->orders[i], on_batch_order_done, b);
-    if (b->stream) {
-        b->gen = (struct response_generator){on_batch_proceed, on_batch_stop};
-        b->lines = evbuffer_new();
-        b->ready = true;
-        response_stream_start(req, 200, "application/x-ndjson", true, &b->gen);
-    } else {
-        request_on_abort(req, on_batch_abort, b);
-    }
+    struct batch_placing *p = store_call_new(req, sizeof(*p));
+    p->stream = order_input_wants_ndjson(&in);
+    p->wait = order_input_wait(&in);
+    /* Placed in request order, so they start in request order; the memory
+     * store answers in here. */
+    cafe_orders_submit(ctx->cafe, specs, n, on_batch_placed, p);
     return HANDLER_PENDING;
 }
