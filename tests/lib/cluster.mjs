@@ -53,7 +53,17 @@ function exited(proc) {
 // port, so HAProxy's config stays right.
 export function replica({ id, storeUrl, prefix, port = 0, args = [] }) {
   const r = { id, port, log: '', args };
-  r.start = () => new Promise((resolve, reject) => {
+  // Resolves once the replica listens and its store is up (/healthz "ok":
+  // the store connects on a later loop turn); storeUp false: once it listens.
+  r.start = async ({ storeUp = true } = {}) => {
+    await r.listen();
+    if (storeUp) {
+      await waitFor(async () => (await request(`${r.url}/healthz`).catch(() => null))?.json?.status === 'ok',
+        15000, `${id}'s store up`);
+    }
+    return r;
+  };
+  r.listen = () => new Promise((resolve, reject) => {
     const argv = ['--host', '127.0.0.1', '--port', String(r.port), '--store', storeUrl, '--store-prefix', prefix,
       '--replica-id', id, '--access-log=off', ...r.args];
     const proc = spawnOwned(SERVER_BIN, argv, { cwd: SOURCE_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
