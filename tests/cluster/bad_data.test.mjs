@@ -8,7 +8,7 @@
 // fails whole for one bad record, an error without the order's id.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { needCluster, startCluster, postOrder, getOrder, cancelOrder } from '../lib/cluster.mjs';
+import { needCluster, stopAndCheck, startCluster, postOrder, getOrder, cancelOrder } from '../lib/cluster.mjs';
 import { request, waitFor } from '../lib/server.mjs';
 import { subscribe } from '../lib/sse.mjs';
 
@@ -19,7 +19,7 @@ before(async () => {
   c = await startCluster({ replicas: 1, haproxy: false });
   [r1] = c.replicas;
 });
-after(async () => { await c?.stop(); });
+after(async () => { await stopAndCheck(c); });
 
 const isProblem = (res) => /application\/problem\+json/.test(res.headers['content-type'] || '');
 

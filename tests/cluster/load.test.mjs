@@ -12,7 +12,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { needCluster, startCluster } from '../lib/cluster.mjs';
+import { needCluster, stopAndCheck, startCluster } from '../lib/cluster.mjs';
 import { spawnOwned } from '../lib/redis.mjs';
 import { request, waitFor, parseMetrics, SOURCE_DIR } from '../lib/server.mjs';
 import { skipFile } from '../lib/skip.mjs';
@@ -26,7 +26,7 @@ let c;
 before(async () => {
   c = await startCluster({ replicas: 2, args: ['--time-scale', '0.02', '--max-orders', '10000000'] });
 });
-after(async () => { await c?.stop(); });
+after(async () => { await stopAndCheck(c); });
 
 function wrk(url) {
   return new Promise((resolve, reject) => {

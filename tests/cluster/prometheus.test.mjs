@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { needCluster, startCluster, postOrder } from '../lib/cluster.mjs';
+import { needCluster, stopAndCheck, startCluster, postOrder } from '../lib/cluster.mjs';
 import { spawnOwned, freePort } from '../lib/redis.mjs';
 import { request, waitFor, SOURCE_DIR } from '../lib/server.mjs';
 import { skipFile } from '../lib/skip.mjs';
@@ -28,7 +28,7 @@ after(async () => {
     prom.kill('SIGTERM');
     await gone;
   }
-  await c?.stop();
+  await stopAndCheck(c);
 });
 
 async function query(base, q) {

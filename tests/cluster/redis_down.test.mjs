@@ -12,7 +12,7 @@
 // no reconnect (503 forever).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { needCluster, startCluster, postOrder, getOrder, waitOrder } from '../lib/cluster.mjs';
+import { needCluster, stopAndCheck, startCluster, postOrder, getOrder, waitOrder } from '../lib/cluster.mjs';
 import { request, waitFor } from '../lib/server.mjs';
 
 needCluster({ haproxy: false });
@@ -22,7 +22,7 @@ before(async () => {
   c = await startCluster({ replicas: 2, haproxy: false, appendonly: true });
   [r1, r2] = c.replicas;
 });
-after(async () => { await c?.stop(); });
+after(async () => { await stopAndCheck(c); });
 
 async function timed(fn) {
   const t = performance.now();
@@ -54,6 +54,8 @@ test('Redis stopped: 503 for new orders, degraded health, a fast loop, running b
   assert.match(refused.json.detail, /store/i, refused.body);
   assert.match(refused.json.detail, /unavailable|down/i, refused.body);
 
+  assert.equal(await r1.metric('cafe_store_up'), 0);
+  assert.ok(await r1.metric('cafe_orders_unstored_total') >= 1, 'the refusal is counted');
   const health = await request(`${r1.url}/healthz`);
   assert.equal(health.status, 200, 'still serving: HAProxy keeps it');
   assert.equal(health.json.status, 'degraded', health.body);
@@ -69,10 +71,12 @@ test('Redis stopped: 503 for new orders, degraded health, a fast loop, running b
   }
   assert.ok(slowest < 500, `GET /menu took ${slowest.toFixed(0)} ms with Redis down`);
 
-  // The brews finish: the waiting client is answered although Redis is down.
+  // The brews finish: the waiting client is answered although Redis is down,
+  // and their transitions wait in the buffer.
   const answer = await waiting;
   assert.equal(answer.status, 201, answer.body);
   assert.equal(answer.json.status, 'ready');
+  assert.ok(await r1.metric('cafe_store_orders_buffered') >= 2, 'both brews\' transitions are buffered');
 
   await c.redis.start(); // same port and directory: appendonly brings the book back
   for (const id of [bg.json.id, answer.json.id]) {
@@ -82,6 +86,8 @@ test('Redis stopped: 503 for new orders, degraded health, a fast loop, running b
   assert.match(stream, /order_ready/, 'the buffered transitions reached the stream');
 
   await waitFor(async () => (await request(`${r1.url}/healthz`)).json?.status === 'ok', 10000, 'healthz ok again');
+  assert.equal(await r1.metric('cafe_store_orders_buffered'), 0, 'the buffer is flushed');
+  assert.ok(await r1.metric('cafe_store_reconnects_total') >= 1);
   const after = await postOrder(r1.url, { item: 'quick' });
   assert.equal(after.status, 201, after.body);
   assert.equal((await getOrder(r2.url, after.json.id)).json.status, 'ready');

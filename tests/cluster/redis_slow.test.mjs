@@ -9,7 +9,7 @@
 // waits forever), a connection that never comes back after its watchdog.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { needCluster, startCluster, postOrder } from '../lib/cluster.mjs';
+import { needCluster, stopAndCheck, startCluster, postOrder } from '../lib/cluster.mjs';
 import { request, waitFor } from '../lib/server.mjs';
 
 needCluster({ haproxy: false });
@@ -20,7 +20,7 @@ before(async () => {
   c = await startCluster({ replicas: 1, haproxy: false });
   [r1] = c.replicas;
 });
-after(async () => { await c?.stop(); });
+after(async () => { await stopAndCheck(c); });
 
 test('Redis asleep: other clients are not delayed, orders answered within the store\'s own latency', async () => {
   assert.equal((await postOrder(r1.url, { item: 'quick' })).status, 201);

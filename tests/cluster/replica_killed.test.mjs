@@ -13,7 +13,7 @@
 // cluster.mut: the acknowledged order is missing -- 404 -- on the survivor).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { needCluster, startCluster, postOrder, getOrder, waitOrder } from '../lib/cluster.mjs';
+import { needCluster, stopAndCheck, startCluster, postOrder, getOrder, waitOrder } from '../lib/cluster.mjs';
 import { waitFor } from '../lib/server.mjs';
 import { subscribe } from '../lib/sse.mjs';
 
@@ -25,7 +25,7 @@ before(async () => {
   c = await startCluster({ replicas: 2, haproxy: false });
   [r1, r2] = c.replicas;
 });
-after(async () => { await c?.stop(); });
+after(async () => { await stopAndCheck(c); });
 
 test('a replica SIGKILLed mid-brew: its unfinished orders fail within 5 s, on a survivor and its /events', async () => {
   const events = subscribe(r2.port);

@@ -14,7 +14,7 @@
 // set (the second replica cannot bind).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { needCluster, startCluster, replica, postOrder, getOrder, cancelOrder, waitOrder, TEST_MENU } from '../lib/cluster.mjs';
+import { needCluster, stopAndCheck, startCluster, replica, postOrder, getOrder, cancelOrder, waitOrder, TEST_MENU } from '../lib/cluster.mjs';
 import fs from 'node:fs';
 import { startRedis, freePort } from '../lib/redis.mjs';
 import { request, waitFor } from '../lib/server.mjs';
@@ -27,7 +27,7 @@ before(async () => {
   c = await startCluster({ replicas: 2 });
   [r1, r2] = c.replicas;
 });
-after(async () => { await c?.stop(); });
+after(async () => { await stopAndCheck(c); });
 
 const isProblem = (res) => /application\/problem\+json/.test(res.headers['content-type'] || '');
 

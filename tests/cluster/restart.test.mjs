@@ -12,14 +12,14 @@
 // written without the AOF's fsync.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { needCluster, startCluster, postOrder, cancelOrder, getOrder, waitOrder } from '../lib/cluster.mjs';
+import { needCluster, stopAndCheck, startCluster, postOrder, cancelOrder, getOrder, waitOrder } from '../lib/cluster.mjs';
 import { waitFor } from '../lib/server.mjs';
 
 needCluster({ haproxy: false });
 
 let c;
 before(async () => { c = await startCluster({ replicas: 2, haproxy: false, appendonly: true }); });
-after(async () => { await c?.stop(); });
+after(async () => { await stopAndCheck(c); });
 
 test('all replicas and Redis killed and restarted: every acknowledged order is there, brewing ones failed', async () => {
   const [r1, r2] = c.replicas;

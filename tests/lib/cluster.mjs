@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startRedis, freePort, spawnOwned, redisAvailable } from './redis.mjs';
+import { startRedis, freePort, spawnOwned, redisAvailable, stillRunning } from './redis.mjs';
 import { SERVER_BIN, SOURCE_DIR, request, waitFor } from './server.mjs';
 import { skipFile } from './skip.mjs';
 
@@ -53,16 +53,19 @@ function exited(proc) {
 // port, so HAProxy's config stays right.
 export function replica({ id, storeUrl, prefix, port = 0, args = [] }) {
   const r = { id, port, log: '', args };
-  // Resolves once the replica listens and its store is up (/healthz "ok":
+  // Resolves once the replica listens and its store is up (cafe_store_up 1:
   // the store connects on a later loop turn); storeUp false: once it listens.
   r.start = async ({ storeUp = true } = {}) => {
     await r.listen();
-    if (storeUp) {
-      await waitFor(async () => (await request(`${r.url}/healthz`).catch(() => null))?.json?.status === 'ok',
-        15000, `${id}'s store up`);
-    }
+    if (storeUp) await waitFor(() => r.storeUp(), 15000, `${id}'s store up`);
     return r;
   };
+  r.metric = async (name) => {
+    const res = await request(`${r.url}/metrics`).catch(() => null);
+    const line = res?.body.split('\n').find((l) => l.startsWith(`${name} `));
+    return line ? Number(line.slice(name.length + 1)) : NaN;
+  };
+  r.storeUp = async () => (await r.metric('cafe_store_up')) === 1;
   r.listen = () => new Promise((resolve, reject) => {
     const argv = ['--host', '127.0.0.1', '--port', String(r.port), '--store', storeUrl, '--store-prefix', prefix,
       '--replica-id', id, '--access-log=off', ...r.args];
@@ -164,6 +167,7 @@ export async function startCluster({ replicas = 2, args = [], haproxy = true, re
     await Promise.all(c.replicas.map((r) => attempt(r.kill)));
     if (c.ownRedis && c.redis) await attempt(c.redis.remove);
     fs.rmSync(dir, { recursive: true, force: true });
+
     if (errors.length) throw errors[0];
   };
   c.stop = stopAll;
@@ -220,4 +224,12 @@ export async function waitOrder(base, id, pred, ms = 10000, what = `order ${id}`
     throw e;
   }
   return last.json;
+}
+
+// A test file's last hook: its cluster stopped, and nothing it started
+// (replicas, Redis, HAProxy, Prometheus, wrk, redis-cli) still running.
+export async function stopAndCheck(c) {
+  await c?.stop();
+  const left = stillRunning();
+  if (left.length) throw new Error(`still running after the test:\n${left.join('\n')}`);
 }

@@ -32,9 +32,27 @@ export function track(proc) {
 // and has the kernel SIGKILL it if node dies without running its exit hooks
 // (SIGKILL, a ctest timeout, an abort).
 const HAS_SETPRIV = spawnSync('setpriv', ['--pdeathsig', 'KILL', 'true'], { stdio: 'ignore' }).status === 0;
+const spawned = new Set();
 export function spawnOwned(cmd, args, opts) {
   const [c, a] = HAS_SETPRIV ? ['setpriv', ['--pdeathsig', 'KILL', '--', cmd, ...args]] : [cmd, args];
-  return track(spawn(c, a, opts));
+  const p = track(spawn(c, a, opts));
+  if (p.pid) spawned.add(p.pid);
+  return p;
+}
+
+// The processes spawnOwned started that are still running (not exited, or
+// exited and not yet reaped by node): "pid command" each. A test file's
+// last hook asserts there are none.
+export function stillRunning() {
+  const out = [];
+  for (const pid of spawned) {
+    let stat;
+    try { stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8'); } catch { spawned.delete(pid); continue; }
+    const [, state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(ppid) !== process.pid) { spawned.delete(pid); continue; } // a reused PID, not ours
+    if (state !== 'Z') out.push(`${pid} ${fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim()}`);
+  }
+  return out;
 }
 
 export function redisAvailable() {
