@@ -63,12 +63,16 @@ test('Prometheus from deploy/: sum over replicas of the orders counter equals th
     up = await query(base, 'sum by (job) (up)').catch(() => null);
     const of = (job) => up?.find((s) => s.metric.job === job)?.value[1];
     return of('cafe') === '2' && of('haproxy') === '1';
-  }, 60000, `Prometheus scraping both replicas and HAProxy (up: ${JSON.stringify(up)})`);
+  }, 60000, 'Prometheus scraping both replicas and HAProxy').catch((e) => {
+    throw new Error(`${e.message} (sum by (job) (up): ${JSON.stringify(up)})`);
+  });
   let total;
   await waitFor(async () => {
     total = await query(base, 'sum(cafe_orders_placed_total)');
     return Number(total?.[0]?.value[1]) === placed;
-  }, 30000, `sum(cafe_orders_placed_total) == ${placed} (last: ${JSON.stringify(total)})`);
+  }, 30000, `sum(cafe_orders_placed_total) == ${placed}`).catch((e) => {
+    throw new Error(`${e.message} (last: ${JSON.stringify(total)})`);
+  });
   const byInstance = await query(base, 'sum by (instance) (cafe_orders_placed_total)');
   const got = Object.fromEntries(byInstance.map((s) => [s.metric.instance.split(':')[1], Number(s.value[1])]));
   assert.deepEqual(got, { [r1.port]: share[r1.port], [r2.port]: share[r2.port] }, 'each replica counts its own orders');
