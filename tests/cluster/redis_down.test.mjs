@@ -69,7 +69,7 @@ test('Redis stopped: 503 for new orders, degraded health, a fast loop, running b
     slowest = Math.max(slowest, ms);
     await new Promise((r) => setTimeout(r, 25));
   }
-  assert.ok(slowest < 500, `GET /menu took ${slowest.toFixed(0)} ms with Redis down`);
+  assert.ok(slowest < 1000, `GET /menu took ${slowest.toFixed(0)} ms with Redis down`);
 
   // The brews finish: the waiting client is answered although Redis is down,
   // and their transitions wait in the buffer.
