@@ -155,7 +155,7 @@ export async function startHaproxy(ports, dir) {
 // startRedis to share (not stopped by stop()), else one is started
 // (appendonly as given). Resolves with {redis, prefix, replicas, lb, dir,
 // stop()}.
-export async function startCluster({ replicas = 2, args = [], haproxy = true, redis, appendonly = false, ports } = {}) {
+export async function startCluster({ replicas = 2, args = [], haproxy = true, redis, appendonly = false } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cafe-cluster-'));
   const c = { dir, prefix: uniquePrefix(), replicas: [], ownRedis: !redis };
   const stopAll = async () => {
@@ -177,7 +177,7 @@ export async function startCluster({ replicas = 2, args = [], haproxy = true, re
     fs.writeFileSync(menu, JSON.stringify(TEST_MENU));
     for (let i = 1; i <= replicas; i++) {
       const extra = ['--menu', menu, ...(typeof args === 'function' ? args(i) : args)];
-      c.replicas.push(replica({ id: `replica-${i}`, storeUrl: c.redis.url, prefix: c.prefix, port: ports?.[i - 1] ?? 0, args: extra }));
+      c.replicas.push(replica({ id: `replica-${i}`, storeUrl: c.redis.url, prefix: c.prefix, args: extra }));
     }
     await Promise.all(c.replicas.map((r) => r.start()));
     if (haproxy) c.lb = await startHaproxy(c.replicas.map((r) => r.port), dir);
@@ -196,11 +196,6 @@ export async function startCluster({ replicas = 2, args = [], haproxy = true, re
   c.key = (k) => c.prefix + k;
   c.cli = (...a) => c.redis.cli(...a);
   return c;
-}
-
-// The PIDs of the processes a cluster runs now (for a leak check).
-export function clusterPids(c) {
-  return [c.redis?.proc?.pid, c.lb?.proc?.pid, ...c.replicas.map((r) => r.proc?.pid)].filter(Boolean);
 }
 
 // JSON helpers over the real HTTP client.
