@@ -4,7 +4,8 @@
 // state it was acknowledged in or later: the ready ones ready, the cancelled
 // one cancelled, the ones that were brewing failed (the replica restarted),
 // none silently brewing. Orders sent while Redis held every write (CLIENT
-// PAUSE) and killed with it were never acknowledged, or are there.
+// PAUSE) and killed with it were never acknowledged, or are there. A
+// Last-Event-ID from before the restart resumes on either replica.
 //
 // Breakages this catches: acknowledging before the create is stored
 // (tests/mutations/cluster.mut: the held orders are answered 202 and lost
@@ -14,6 +15,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { needCluster, stopAndCheck, startCluster, postOrder, cancelOrder, getOrder, waitOrder } from '../lib/cluster.mjs';
 import { waitFor } from '../lib/server.mjs';
+import { subscribe } from '../lib/sse.mjs';
 
 needCluster({ haproxy: false });
 
@@ -23,6 +25,8 @@ after(async () => { await stopAndCheck(c); });
 
 test('all replicas and Redis killed and restarted: every acknowledged order is there, brewing ones failed', async () => {
   const [r1, r2] = c.replicas;
+  const before = subscribe(r1.port);
+  await waitFor(() => before.connected(), 5000, '/events before the restart');
   const want = new Map(); // id -> the status it must have after the restart
   for (const r of [r1, r2]) {
     for (let i = 0; i < 2; i++) {
@@ -37,6 +41,14 @@ test('all replicas and Redis killed and restarted: every acknowledged order is t
   const gone = await postOrder(r1.url, { item: 'slow' }, '?wait=0');
   assert.equal((await cancelOrder(r2.url, gone.json.id)).status, 200);
   want.set(gone.json.id, 'cancelled');
+
+  // The stream's newest id before the kill, as a dashboard would hold it.
+  let lastId;
+  try {
+    await before.waitEvent((e) => e.event === 'order' && e.json.order.id === gone.json.id && e.json.event === 'order_cancelled',
+      5000, 'the last order event before the kill');
+    lastId = before.events.filter((e) => e.event === 'order').at(-1).id;
+  } finally { before.close(); }
 
   // Writes held in Redis, then everything killed before it runs them.
   // Redis takes the creates and runs none of them: the café's watchdog (1 s)
@@ -73,4 +85,16 @@ test('all replicas and Redis killed and restarted: every acknowledged order is t
       }
     }
   }
+
+  // Last-Event-ID from before the restart resumes on the other replica: the
+  // brewing orders' failures follow, no resync.
+  const resumed = subscribe(r2.port, { 'Last-Event-ID': lastId });
+  try {
+    for (const [id, status] of want) {
+      if (status !== 'failed') continue;
+      await resumed.waitEvent((e) => e.event === 'order' && e.json.event === 'order_failed' && e.json.order.id === id,
+        5000, `order_failed of ${id} after Last-Event-ID ${lastId}`);
+    }
+    assert.ok(!resumed.events.some((e) => e.event === 'resync'), 'resumed, not resynced');
+  } finally { resumed.close(); }
 });
