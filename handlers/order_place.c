@@ -68,19 +68,11 @@ static void on_placed(struct order *const *orders, unsigned n, enum cafe_admit v
                       enum store_result r, void *arg)
 {
     struct placing *p = arg;
-    struct request *req = store_call_take(&p->call);
+    struct request *req = store_call_placed(&p->call, verdict, r);
     bool wait = p->wait;
     free(p);
     if (!req)
-        return; /* the client left; a placed order brews on */
-    if (verdict != CAFE_OK) {
-        reply_refused(req, req->app, verdict);
-        return;
-    }
-    if (r != STORE_OK) {
-        reply_store_error(req, r, 0);
-        return;
-    }
+        return; /* answered, or the client left (a placed order brews on) */
     struct order *o = orders[0];
     if (!wait) {
         reply_location(req, o);

@@ -138,19 +138,11 @@ static void on_batch_placed(struct order *const *orders, unsigned n, enum cafe_a
                             enum store_result r, void *arg)
 {
     struct batch_placing *p = arg;
-    struct request *req = store_call_take(&p->call);
+    struct request *req = store_call_placed(&p->call, verdict, r);
     bool stream = p->stream, wait = p->wait;
     free(p);
     if (!req)
-        return; /* the client left; the placed brews go on */
-    if (verdict != CAFE_OK) {
-        reply_refused(req, req->app, verdict);
-        return;
-    }
-    if (r != STORE_OK) {
-        reply_store_error(req, r, 0);
-        return;
-    }
+        return; /* answered, or the client left (the placed brews go on) */
     struct batch *b = xcalloc(1, sizeof(*b) + n * sizeof(b->orders[0]));
     b->req = req;
     b->stream = stream;

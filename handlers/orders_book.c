@@ -75,17 +75,23 @@ static struct order_call *order_call_new(struct request *req, uint64_t id)
     return t;
 }
 
+/* The store answered t: the request to answer with the order (t freed), or
+ * NULL when the client left or r was answered as an error. */
+static struct request *order_call_end(struct order_call *t, enum store_result r)
+{
+    struct request *req = store_call_take(&t->call);
+    if (req && r != STORE_OK) {
+        reply_store_error(req, r, t->id);
+        req = NULL;
+    }
+    free(t);
+    return req;
+}
+
 static void on_got(struct order *o, enum store_result r, void *arg)
 {
-    struct order_call *t = arg;
-    struct request *req = store_call_take(&t->call);
-    uint64_t id = t->id;
-    free(t);
-    if (!req)
-        return;
-    if (r != STORE_OK)
-        reply_store_error(req, r, id);
-    else
+    struct request *req = order_call_end(arg, r);
+    if (req)
         response_send_json(req, 200, order_to_json(o));
 }
 
@@ -101,15 +107,10 @@ enum handler_status handle_order_get(struct request *req)
 
 static void on_cancelled(struct order *o, enum cafe_cancel verdict, enum store_result r, void *arg)
 {
-    struct order_call *t = arg;
-    struct request *req = store_call_take(&t->call);
-    uint64_t id = t->id;
-    free(t);
+    struct request *req = order_call_end(arg, r);
     if (!req)
         return;
-    if (r != STORE_OK)
-        reply_store_error(req, r, id);
-    else if (verdict == CANCEL_FINISHED)
+    if (verdict == CANCEL_FINISHED)
         response_problem_ext(req, 409, NULL, json_pack("{s:o}", "order", order_to_json(o)),
                              "order %llu is already %s; nothing to cancel",
                              (unsigned long long)o->id, order_status_name(o->status));

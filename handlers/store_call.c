@@ -4,6 +4,7 @@
 
 #include "base/log.h"
 #include "base/xmalloc.h"
+#include "handlers/order_reply.h"
 #include "server/response.h"
 
 static void on_client_gone(struct request *req, void *arg)
@@ -27,6 +28,19 @@ struct request *store_call_take(struct store_call *call)
         request_on_abort(req, NULL, NULL);
     call->req = NULL;
     return req;
+}
+
+struct request *store_call_placed(struct store_call *call, enum cafe_admit verdict,
+                                  enum store_result r)
+{
+    struct request *req = store_call_take(call);
+    if (req && verdict != CAFE_OK)
+        reply_refused(req, req->app, verdict);
+    else if (req && r != STORE_OK)
+        reply_store_error(req, r, 0);
+    else
+        return req;
+    return NULL;
 }
 
 void reply_store_error(struct request *req, enum store_result r, uint64_t id)

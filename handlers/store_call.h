@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cafe/cafe.h"
 #include "cafe/store.h"
 #include "handlers/handlers.h"
 
@@ -22,6 +23,11 @@ void *store_call_new(struct request *req, size_t size);
 /* In the callback: the request to answer, its abort hook removed, or NULL if
  * the client left. Either way the record is the callback's to free. */
 struct request *store_call_take(struct store_call *call);
+
+/* In a cafe_placed_fn: the request to answer with the placed orders, or
+ * NULL when the client left or the refusal (verdict, r) was answered. */
+struct request *store_call_placed(struct store_call *call, enum cafe_admit verdict,
+                                  enum store_result r);
 
 /* Answers a store result other than STORE_OK for order id (0: none named):
  * unavailable 503 + Retry-After, not found 404, a bad record 500, the owner

@@ -8,9 +8,45 @@ import fs from 'node:fs';
 export const SOURCE_DIR = process.env.CAFE_SOURCE_DIR || process.cwd();
 export const SERVER_BIN = process.env.CAFE_SERVER_BIN || path.join(SOURCE_DIR, 'build/cafe-server');
 
+// The order store the servers of this run use: CAFE_TEST_STORE=redis (the
+// e2e-redis pass of tests/CMakeLists.txt) puts every server of a test file
+// on one redis-server of its own (tests/lib/redis.mjs: killed by PID when
+// node exits, whatever the reason), each server under a key prefix of its
+// own, so each starts as the memory store does: an empty book, ids from 1.
+export const TEST_STORE = process.env.CAFE_TEST_STORE || 'memory';
+let testRedis = null;
+let prefixes = 0;
+async function storeArgs(args) {
+  if (TEST_STORE !== 'redis' || args.some((a) => /^--store(=|$)/.test(a))) return [];
+  testRedis ||= import('./redis.mjs').then(async ({ startRedis }) => {
+    const r = await startRedis();
+    // It must not keep node alive: the 'exit' hooks stop it (by PID) and
+    // remove its directory.
+    for (const h of [r.proc, r.proc.stdout, r.proc.stderr]) h.unref();
+    process.once('exit', () => fs.rmSync(r.dir, { recursive: true, force: true }));
+    return r;
+  });
+  const r = await testRedis;
+  return ['--store', r.url, '--store-prefix', `t${process.pid}.${++prefixes}:`];
+}
+
 // Resolves once the server printed "listening on http://HOST:PORT". wrap:
 // a command that execs the server (e.g. ['prlimit', '--nofile=512', '--']).
-export function startServer(args = [], env = {}, { wrap = [] } = {}) {
+export async function startServer(args = [], env = {}, { wrap = [] } = {}) {
+  const store = await storeArgs(args);
+  const server = await spawnServer([...store, ...args], env, wrap);
+  // Serving before its store connection is up, a server answers orders 503:
+  // the tests begin once /healthz says the store is up.
+  if (store.length) {
+    await waitFor(async () => {
+      const r = await request(`${server.url}/healthz`).catch(() => null);
+      return r && JSON.parse(r.body).status === 'ok';
+    }, 10000, `the store of ${server.url}`);
+  }
+  return server;
+}
+
+function spawnServer(args, env, wrap) {
   return new Promise((resolve, reject) => {
     const argv = [...wrap, SERVER_BIN, '--port', '0', ...args];
     const proc = spawn(argv[0], argv.slice(1), {
