@@ -116,6 +116,7 @@ void observe_timeline_free(struct app *app);
 int observe_app_init(struct app *app);
 void observe_app_drain_begin(struct app *app); /* end event streams, stop the timers */
 void observe_on_request_done(struct request *req, uint64_t duration_ns, void *app);
+void observe_on_request_handled(struct request *req, void *app);
 void observe_app_free(struct app *app);
 
 /* The café -> SSE bridge (app/event_bridge.c): the hub behind GET /events,

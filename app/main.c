@@ -191,6 +191,7 @@ int main(int argc, char **argv)
         .nroutes = cafe_nroutes,
         .app = &app.ctx,
         .on_request_done = observe_on_request_done,
+        .on_request_handled = observe_on_request_handled,
         .on_drain_begin = on_drain_begin,
         .on_drain_timeout = on_drain_timeout,
         .busy = cafe_busy,

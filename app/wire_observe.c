@@ -52,6 +52,14 @@ void observe_on_request_done(struct request *req, uint64_t duration_ns, void *ct
     lag_warning_note_request(app, req->method_name, route, mode);
 }
 
+/* A handler that answers once the store has replied completes after the
+ * loop turn it made slow: noted when it ran as well. */
+void observe_on_request_handled(struct request *req, void *ctx)
+{
+    lag_warning_note_request(app_of(ctx), req->method_name, req->route->label,
+                             ORDER_TAG_MODE(req->tag));
+}
+
 void observe_app_drain_begin(struct app *app)
 {
     event_bridge_drain(app);

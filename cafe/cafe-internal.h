@@ -12,6 +12,7 @@
 
 #define CAFE_MAX_COMMON_TIMEOUTS 64   /* of libevent's 256 per base; the engine uses a few */
 #define CAFE_MEMORY_STREAM       1024 /* transitions the memory store keeps for /events */
+#define CAFE_RECENT              1024 /* finished orders of this replica kept whole (shared store) */
 
 struct brew_queue {
     struct brew *head, *tail;
@@ -39,7 +40,13 @@ struct cafe {
     } common[CAFE_MAX_COMMON_TIMEOUTS];
     unsigned ncommon;
 
+    /* This replica's newest finished orders, by id modulo CAFE_RECENT (a
+     * reference each; a shared store only): read here they show what a
+     * store's snapshot leaves out (time_scale, due_ms, lateness). */
+    struct order *recent[CAFE_RECENT];
+
     bool draining;
+    bool answer_now; /* failing every order: waiters answered before the store confirms */
     cafe_observer_fn observer;
     void *observer_arg;
     struct cafe_stats st; /* counters; barista fields are filled in on read */

@@ -47,6 +47,9 @@ void cafe_free(struct cafe *c)
     }
     brews_free(c);
     order_store_free(c->store); /* answers what still waits for it */
+    for (unsigned i = 0; i < CAFE_RECENT; i++)
+        if (c->recent[i])
+            order_unref(c->recent[i]);
     free(c);
 }
 
@@ -100,21 +103,59 @@ void order_set_status(struct cafe *c, struct order *o, enum order_status status)
     cafe_transition(c, o, events[status], -1);
 }
 
-static void on_final_stored(struct order *o, enum store_result r, void *arg)
+static bool store_is_memory(const struct cafe *c)
 {
-    /* Answered even when the store could not confirm: the coffee is made;
-     * the store catches up when it is back (docs/store.md, "Faults"). */
+    return strcmp(c->store->kind, "memory") == 0;
+}
+
+/* A finished order kept whole (the memory book keeps them all itself). */
+static void remember(struct cafe *c, struct order *o)
+{
+    if (store_is_memory(c))
+        return;
+    struct order **slot = &c->recent[o->id % CAFE_RECENT];
+    if (*slot)
+        order_unref(*slot);
+    order_ref(o);
+    *slot = o;
+}
+
+/* What the store has of order id (o), as this replica knows it: the store
+ * says whether it exists (the book is bounded) and has the last word on a
+ * final state (another replica may have failed it: docs/store.md); this
+ * replica's own copy -- brewing, still being written, or among the recent --
+ * is at least as new otherwise, and says how the order went. */
+static struct order *ours_or(struct cafe *c, uint64_t id, struct order *o)
+{
+    struct order *mine = order_store_local(c->store, id), *r = c->recent[id % CAFE_RECENT];
+    if (!mine && r && r->id == id)
+        mine = r;
+    return mine && (!order_status_final(o->status) || o->status == mine->status) ? mine : o;
+}
+
+static void answer_waiter(struct order *o)
+{
     void (*waiter)(struct order *, void *) = o->waiter;
     o->waiter = NULL;
     if (waiter)
         waiter(o, o->waiter_arg);
+}
+
+static void on_final_stored(struct order *o, enum store_result r, void *arg)
+{
+    /* Answered even when the store could not confirm: the coffee is made;
+     * the store catches up when it is back (docs/store.md, "Faults"). */
+    remember(arg, o);
+    answer_waiter(o);
     order_unref(o);
 }
 
 void cafe_order_finished(struct cafe *c, struct order *o)
 {
+    if (c->answer_now) /* the loop stops before the store could answer */
+        answer_waiter(o);
     order_ref(o);
-    order_store_sync(c->store, o, on_final_stored, NULL);
+    order_store_sync(c->store, o, on_final_stored, c);
 }
 
 void order_wait(struct order *o, void (*fn)(struct order *o, void *arg), void *arg)
@@ -235,11 +276,6 @@ static void on_placed_now(struct order *const *orders, unsigned n, enum cafe_adm
         pn->out[i] = orders[i]; /* the book holds them */
 }
 
-static bool store_is_memory(const struct cafe *c)
-{
-    return strcmp(c->store->kind, "memory") == 0;
-}
-
 enum cafe_admit cafe_orders_place(struct cafe *c, const struct order_spec *specs, unsigned n,
                                   struct order **out)
 {
@@ -268,14 +304,59 @@ unsigned cafe_orders_each(struct cafe *c, int status, unsigned limit,
     return store_memory_each(c->store, status, limit, fn, arg);
 }
 
+/* A read on its way to the store. */
+struct getting {
+    struct cafe *cafe;
+    uint64_t id;
+    store_order_fn done;
+    void *arg;
+};
+
+static void on_got(struct order *o, enum store_result r, void *arg)
+{
+    struct getting g = *(struct getting *)arg;
+    free(arg);
+    g.done(r == STORE_OK ? ours_or(g.cafe, g.id, o) : o, r, g.arg);
+}
+
 void cafe_order_get(struct cafe *c, uint64_t id, store_order_fn done, void *arg)
 {
-    order_store_get(c->store, id, done, arg);
+    if (store_is_memory(c)) { /* its orders are the live ones */
+        order_store_get(c->store, id, done, arg);
+        return;
+    }
+    struct getting *g = xmalloc(sizeof(*g));
+    *g = (struct getting){c, id, done, arg};
+    order_store_get(c->store, id, on_got, g);
+}
+
+/* A listing on its way to the store. */
+struct listing {
+    struct cafe *cafe;
+    store_orders_fn done;
+    void *arg;
+};
+
+static void on_listed(struct order *const *orders, unsigned n, enum store_result r, void *arg)
+{
+    struct listing l = *(struct listing *)arg;
+    free(arg);
+    struct order **ours = n ? xmalloc(n * sizeof(*ours)) : NULL;
+    for (unsigned i = 0; i < n; i++)
+        ours[i] = ours_or(l.cafe, orders[i]->id, orders[i]);
+    l.done(ours, n, r, l.arg);
+    free(ours);
 }
 
 void cafe_orders_list(struct cafe *c, int status, unsigned limit, store_orders_fn done, void *arg)
 {
-    order_store_list(c->store, status, limit, done, arg);
+    if (store_is_memory(c)) { /* its orders are the live ones */
+        order_store_list(c->store, status, limit, done, arg);
+        return;
+    }
+    struct listing *l = xmalloc(sizeof(*l));
+    *l = (struct listing){c, done, arg};
+    order_store_list(c->store, status, limit, on_listed, l);
 }
 
 void cafe_flush(struct cafe *c, store_order_fn done, void *arg)
@@ -356,7 +437,7 @@ void cafe_order_cancel_async(struct cafe *c, uint64_t id, cafe_cancelled_fn done
     *t = (struct cancelling){.cafe = c, .id = id, .done = done, .arg = arg};
     struct order *o = order_store_local(c->store, id);
     if (!o) {
-        order_store_get(c->store, id, on_cancel_looked_up, t);
+        cafe_order_get(c, id, on_cancel_looked_up, t);
         return;
     }
     t->verdict = cafe_order_cancel(c, o);
@@ -405,7 +486,9 @@ bool cafe_draining(const struct cafe *c)
 
 void cafe_fail_all(struct cafe *c, const char *reason)
 {
+    c->answer_now = true;
     brews_fail_all(c, reason);
+    c->answer_now = false;
 }
 
 void cafe_stats(const struct cafe *c, struct cafe_stats *st)

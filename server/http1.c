@@ -212,6 +212,8 @@ static void conn_dispatch(struct conn *c)
         req->route = m.route;
         req->route_param = m.param ? arena_strndup(&req->arena, m.param, m.param_len) : NULL;
         hs = m.route->handler(req);
+        if (h->on_request_handled)
+            h->on_request_handled(req, h->app);
         uint64_t elapsed = clock_ns() - req->start_ns;
         /* The batch's block on the loop timeline is named after its handler
          * (the longest, when a batch answers several). */

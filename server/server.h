@@ -24,6 +24,9 @@ struct server_hooks {
     struct loop_timeline *timeline;
     /* After each response completes or its connection dies: metrics. */
     void (*on_request_done)(struct request *req, uint64_t duration_ns, void *app);
+    /* Its handler returned (answered, or pending on work that runs later on
+     * the loop, such as a store's reply): the lag warning's last request. */
+    void (*on_request_handled)(struct request *req, void *app);
     /* Shutdown began: listeners are closed; finish what is in flight. */
     void (*on_drain_begin)(void *app);
     /* The drain timeout expired: cancel whatever still runs, answering its

@@ -17,7 +17,7 @@ export const TEST_STORE = process.env.CAFE_TEST_STORE || 'memory';
 let testRedis = null;
 let prefixes = 0;
 async function storeArgs(args) {
-  if (TEST_STORE !== 'redis' || args.some((a) => /^--store(=|$)/.test(a))) return [];
+  if (TEST_STORE !== 'redis' || args.some((a) => /^--store(=|$)/.test(a))) return null;
   testRedis ||= import('./redis.mjs').then(async ({ startRedis }) => {
     const r = await startRedis();
     // It must not keep node alive: the 'exit' hooks stop it (by PID) and
@@ -26,22 +26,24 @@ async function storeArgs(args) {
     process.once('exit', () => fs.rmSync(r.dir, { recursive: true, force: true }));
     return r;
   });
-  const r = await testRedis;
-  return ['--store', r.url, '--store-prefix', `t${process.pid}.${++prefixes}:`];
+  const redis = await testRedis;
+  const prefix = `t${process.pid}.${++prefixes}:`;
+  return { redis, prefix, args: ['--store', redis.url, '--store-prefix', prefix] };
 }
 
 // Resolves once the server printed "listening on http://HOST:PORT". wrap:
 // a command that execs the server (e.g. ['prlimit', '--nofile=512', '--']).
 export async function startServer(args = [], env = {}, { wrap = [] } = {}) {
   const store = await storeArgs(args);
-  const server = await spawnServer([...store, ...args], env, wrap);
+  const server = await spawnServer([...(store ? store.args : []), ...args], env, wrap);
   // Serving before its store connection is up, a server answers orders 503:
-  // the tests begin once /healthz says the store is up.
-  if (store.length) {
-    await waitFor(async () => {
-      const r = await request(`${server.url}/healthz`).catch(() => null);
-      return r && JSON.parse(r.body).status === 'ok';
-    }, 10000, `the store of ${server.url}`);
+  // the tests begin once it holds its lease (set on connecting, just before
+  // the handshake's last command), asked of Redis so that no request shows
+  // in the server's log.
+  if (store) {
+    await waitFor(() => store.redis.cli('KEYS', `${store.prefix}lease:*`) !== '', 10000,
+      `the store of ${server.url}`);
+    await new Promise((r) => setTimeout(r, 50));
   }
   return server;
 }
