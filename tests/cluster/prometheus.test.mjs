@@ -76,4 +76,7 @@ test('Prometheus from deploy/: sum over replicas of the orders counter equals th
   const byInstance = await query(base, 'sum by (instance) (cafe_orders_placed_total)');
   const got = Object.fromEntries(byInstance.map((s) => [s.metric.instance.split(':')[1], Number(s.value[1])]));
   assert.deepEqual(got, { [r1.port]: share[r1.port], [r2.port]: share[r2.port] }, 'each replica counts its own orders');
+  const info = await query(base, 'cafe_replica_info{store="redis"}');
+  assert.deepEqual(info.map((s) => s.metric.replica).sort(), ['replica-1', 'replica-2'], 'each replica names itself');
+  assert.equal((await query(base, 'sum(cafe_store_up)'))[0].value[1], '2', 'both replicas\' stores are up');
 });
