@@ -6,6 +6,7 @@
 #include "app/options.h"
 #include "app/stats_window.h"
 #include "base/list.h"
+#include "cafe/store.h"
 #include "handlers/handlers.h"
 
 struct event;
@@ -51,6 +52,7 @@ struct unheard {
     struct order *order; /* a reference */
     enum cafe_event event;
     int step;
+    char xid[STORE_EVENT_ID_MAX]; /* its stream entry (a shared store), else "" */
 };
 
 /* The café -> SSE bridge's state.
@@ -71,11 +73,17 @@ struct event_bridge {
     struct order *held;        /* a reference, or NULL */
     enum cafe_event held_event;
     int held_step;
+    char held_xid[STORE_EVENT_ID_MAX];
     struct unheard unheard[EVENT_RING]; /* a ring: unheard_head is the oldest */
     unsigned unheard_head, unheard_count;
     uint16_t unheard_at[2 * EVENT_RING]; /* order id -> its slot + 1 (0: none), by id modulo */
     bool dropped;                        /* an unheard order was dropped since the last catch-up */
     bool closed;                         /* the stream was closed (shutdown) */
+    /* A shared store (Redis): the transitions of every replica come from its
+     * stream, each with its entry id as the SSE id, instead of from the
+     * café's observer. */
+    struct store_follow *follow;
+    bool shared;
 };
 
 /* The whole application, owned by main(). Handlers see only ctx (req->app

@@ -1,6 +1,10 @@
 /* The café -> SSE bridge: the hub behind GET /events, every order transition
  * published on it, and the "stats" event once a period (docs/contract.md,
- * "Events"). Loop thread only. */
+ * "Events"). With the memory store the transitions are the café's own (its
+ * observer) and the hub numbers the events; with a shared store they are
+ * every replica's, from the store's stream, and an event's id is its entry
+ * id, so a client resumes on any replica (docs/store.md). Loop thread only. */
+#include <string.h>
 #include <event2/event.h>
 #include <time.h>
 
@@ -17,13 +21,23 @@
 /* One order's snapshot on the stream, keyed by the order so that the hub
  * replaces an unsent older one of it (its window may hold the order's
  * previous turn). */
-static void publish_order(struct app *app, const struct order *o, enum cafe_event ev, int step)
+static void publish_order(struct app *app, const struct order *o, enum cafe_event ev, int step,
+                          const char *xid)
 {
     const char *step_name =
         step >= 0 && (unsigned)step < o->item->nsteps ? o->item->steps[step].name : NULL;
     json_t *data = json_pack("{s:s, s:s?, s:o}", "event", cafe_event_name(ev), "step", step_name,
                              "order", order_to_json(o));
-    sse_hub_publish(app->ctx.events, "order", data, o->id);
+    sse_hub_publish_id(app->ctx.events, "order", data, o->id, xid[0] ? xid : NULL);
+}
+
+/* Holds a reference to o in *slot (which may hold an older copy of it). */
+static void hold(struct order **slot, struct order *o)
+{
+    order_ref(o);
+    if (*slot)
+        order_unref(*slot);
+    *slot = o;
 }
 
 static void publish_held(struct app *app)
@@ -33,7 +47,7 @@ static void publish_held(struct app *app)
     if (!o)
         return;
     br->held = NULL;
-    publish_order(app, o, br->held_event, br->held_step);
+    publish_order(app, o, br->held_event, br->held_step, br->held_xid);
     order_unref(o);
 }
 
@@ -69,23 +83,26 @@ static void unheard_pop(struct event_bridge *br, struct unheard *out)
 }
 
 /* Nobody listens: remember that o moved, at the cost of a few stores. */
-static void unheard_note(struct event_bridge *br, struct order *o, enum cafe_event ev, int step)
+static void unheard_note(struct event_bridge *br, struct order *o, enum cafe_event ev, int step,
+                         const char *xid)
 {
     uint16_t *at = unheard_slot_of(br, o->id);
     struct unheard *u = *at ? &br->unheard[*at - 1] : NULL;
-    if (!u || u->order != o) { /* new (or its index entry was taken by a later id) */
+    if (!u || u->order->id != o->id) { /* new (or its index entry was taken by a later id) */
         if (br->unheard_count == EVENT_RING) {
             unheard_pop(br, NULL);
             br->dropped = true;
         }
         unsigned slot = (br->unheard_head + br->unheard_count++) % EVENT_RING;
         u = &br->unheard[slot];
-        u->order = o;
-        order_ref(o);
+        u->order = NULL;
         *at = (uint16_t)(slot + 1);
     }
+    if (u->order != o) /* a stream entry brings a new copy each time */
+        hold(&u->order, o);
     u->event = ev;
     u->step = step;
+    snprintf(u->xid, sizeof(u->xid), "%s", xid);
 }
 
 void event_bridge_catch_up(struct app *app)
@@ -106,7 +123,7 @@ void event_bridge_catch_up(struct app *app)
     while (br->unheard_count) {
         struct unheard u;
         unheard_pop(br, &u);
-        publish_order(app, u.order, u.event, u.step);
+        publish_order(app, u.order, u.event, u.step, u.xid);
         order_unref(u.order);
     }
     sse_hub_flush(app->ctx.events); /* framed into the ring before the lookup */
@@ -119,30 +136,49 @@ static void on_events_catch_up(void *arg)
 
 /* Every transition carries the whole order, so the newest one replaces older
  * unsent ones without losing state: under a flood the stream frames at most
- * one snapshot per order per window, and builds one per order per turn. */
+ * one snapshot per order per window, and builds one per order per turn. xid:
+ * the stream entry's id, or "". */
+static void note_transition(struct app *app, struct order *o, enum cafe_event ev, int step,
+                            const char *xid)
+{
+    struct event_bridge *br = &app->bridge;
+    if (br->closed)
+        return;
+    if (sse_hub_subscriber_count(app->ctx.events) == 0) {
+        unheard_note(br, o, ev, step, xid);
+        return;
+    }
+    if (!br->held || br->held->id != o->id) {
+        publish_held(app);
+        hold(&br->held, o);
+        static const struct timeval now = {0, 0};
+        event_add(br->release, &now);
+    } else if (br->held != o) {
+        hold(&br->held, o);
+    }
+    br->held_event = ev;
+    br->held_step = step;
+    snprintf(br->held_xid, sizeof(br->held_xid), "%s", xid);
+}
+
 static void on_cafe_event(const struct order *co, enum cafe_event ev, int step, void *arg)
 {
     struct app *app = arg;
-    struct event_bridge *br = &app->bridge;
     struct order *o = (struct order *)co; /* kept by reference: the café lends it */
     if (ev == CAFE_ORDER_READY)
         stats_window_finished(&app->stats, (int)o->mode,
                               (double)(o->finished_ns - o->accepted_ns) / 1e6);
-    if (br->closed)
-        return;
-    if (sse_hub_subscriber_count(app->ctx.events) == 0) {
-        unheard_note(br, o, ev, step);
-        return;
-    }
-    if (br->held != o) {
-        publish_held(app);
-        order_ref(o);
-        br->held = o;
-        static const struct timeval now = {0, 0};
-        event_add(br->release, &now);
-    }
-    br->held_event = ev;
-    br->held_step = step;
+    if (!app->bridge.shared) /* else the store's stream brings it, with everyone's */
+        note_transition(app, o, ev, step, "");
+}
+
+/* A batch of the shared store's stream: every replica's transitions. */
+static void on_stream(const struct store_event *ev, unsigned n, enum store_result r, void *arg)
+{
+    struct app *app = arg;
+    for (unsigned i = 0; i < n; i++) /* this replica's own orders as it knows them */
+        note_transition(app, cafe_order_own(app->ctx.cafe, ev[i].order), ev[i].event, ev[i].step,
+                        ev[i].id);
 }
 
 static json_t *mode_json(const struct stats_mode_summary *s, unsigned in_flight)
@@ -174,14 +210,15 @@ static void publish_stats(struct app *app, double secs)
                             mode_json(&s, cs.in_flight[m]));
     }
     const struct server_stats *ss = server_stats(app->ctx.server);
-    json_t *data = json_pack(
-        "{s:I, s:f, s:o, s:{s:f, s:f}, s:{s:f}, s:i, s:i, s:i, s:i, s:i, s:I}", "t",
-        (json_int_t)now_unix_ms(), "interval_s", secs, "modes", modes, "lag_ms", "max",
-        w->lag_max_ms, "avg", w->lag_n ? w->lag_sum_ms / w->lag_n : 0.0, "iteration_ms", "max",
-        w->iteration_max_ms, "in_flight", (json_int_t)cafe_in_flight(app->ctx.cafe), "queue_depth",
-        (json_int_t)cs.barista_queue, "baristas_busy", (json_int_t)cs.baristas_busy, "baristas",
-        (json_int_t)cs.baristas, "connections", (json_int_t)ss->open_connections, "requests",
-        (json_int_t)ss->requests);
+    json_t *data =
+        json_pack("{s:s, s:I, s:f, s:o, s:{s:f, s:f}, s:{s:f}, s:i, s:i, s:i, s:i, s:i, s:I}",
+                  "replica", cafe_store(app->ctx.cafe)->replica, "t", (json_int_t)now_unix_ms(),
+                  "interval_s", secs, "modes", modes, "lag_ms", "max", w->lag_max_ms, "avg",
+                  w->lag_n ? w->lag_sum_ms / w->lag_n : 0.0, "iteration_ms", "max",
+                  w->iteration_max_ms, "in_flight", (json_int_t)cafe_in_flight(app->ctx.cafe),
+                  "queue_depth", (json_int_t)cs.barista_queue, "baristas_busy",
+                  (json_int_t)cs.baristas_busy, "baristas", (json_int_t)cs.baristas, "connections",
+                  (json_int_t)ss->open_connections, "requests", (json_int_t)ss->requests);
     sse_hub_publish(app->ctx.events, "stats", data, 0);
 }
 
@@ -216,6 +253,9 @@ void event_bridge_init(struct app *app)
     cfg.flush_ms = SSE_FLUSH_MS;
     cfg.real_precision = 6; /* rates and milliseconds: 6 digits say it all */
     cfg.timeline = app->ctx.timeline;
+    struct order_store *store = cafe_store(app->ctx.cafe);
+    app->bridge.shared = strcmp(store->kind, "memory") != 0;
+    cfg.external_ids = app->bridge.shared;
     app->ctx.events = sse_hub_new(app->base, &cfg);
     app->ctx.events_catch_up = on_events_catch_up;
     app->ctx.events_arg = app;
@@ -228,6 +268,18 @@ void event_bridge_init(struct app *app)
     br->stats_timer = event_new(app->base, -1, EV_PERSIST, on_stats_timer, app);
     event_priority_set(br->stats_timer, 0); /* before a blocking callback of its turn */
     event_add(br->stats_timer, &period);
+    /* From the oldest entry kept: the ring holds the newest at once, so a
+     * client resumes here from an id another replica (or an earlier life of
+     * this one) sent. */
+    if (br->shared)
+        br->follow = order_store_follow(store, "0", on_stream, app);
+}
+
+static void unfollow(struct app *app)
+{
+    if (app->bridge.follow)
+        order_store_unfollow(cafe_store(app->ctx.cafe), app->bridge.follow);
+    app->bridge.follow = NULL;
 }
 
 void event_bridge_drain(struct app *app)
@@ -240,12 +292,14 @@ void event_bridge_drain(struct app *app)
                   json_pack("{s:s}", "reason", "server shutting down"));
     app->bridge.closed = true;
     event_del(app->bridge.stats_timer);
+    unfollow(app);
 }
 
 void event_bridge_free(struct app *app)
 {
     struct event_bridge *br = &app->bridge;
     cafe_set_observer(app->ctx.cafe, NULL, NULL);
+    unfollow(app);
     /* Before the café goes: these references are the café's to drop. */
     if (br->held)
         order_unref(br->held);

@@ -125,12 +125,22 @@ static void remember(struct cafe *c, struct order *o)
  * final state (another replica may have failed it: docs/store.md); this
  * replica's own copy -- brewing, still being written, or among the recent --
  * is at least as new otherwise, and says how the order went. */
+static struct order *mine(struct cafe *c, uint64_t id)
+{
+    struct order *live = order_store_local(c->store, id), *r = c->recent[id % CAFE_RECENT];
+    return live ? live : r && r->id == id ? r : NULL;
+}
+
 static struct order *ours_or(struct cafe *c, uint64_t id, struct order *o)
 {
-    struct order *mine = order_store_local(c->store, id), *r = c->recent[id % CAFE_RECENT];
-    if (!mine && r && r->id == id)
-        mine = r;
-    return mine && (!order_status_final(o->status) || o->status == mine->status) ? mine : o;
+    struct order *m = mine(c, id);
+    return m && (!order_status_final(o->status) || o->status == m->status) ? m : o;
+}
+
+struct order *cafe_order_own(struct cafe *c, struct order *snap)
+{
+    struct order *m = mine(c, snap->id);
+    return m && m->status == snap->status ? m : snap;
 }
 
 static void answer_waiter(struct order *o)

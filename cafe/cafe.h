@@ -118,6 +118,11 @@ void cafe_orders_submit(struct cafe *c, const struct order_spec *specs, unsigned
 /* The order with this id as the store has it (read-your-writes: at least the
  * state of every answer given). */
 void cafe_order_get(struct cafe *c, uint64_t id, store_order_fn done, void *arg);
+/* This replica's own copy of order snap -- brewing, still being written, or
+ * among its newest finished -- when it is in snap's status, else snap: a
+ * store's record leaves out what only the brewing replica knows (time_scale,
+ * where the time went). No round trip. */
+struct order *cafe_order_own(struct cafe *c, struct order *snap);
 /* Newest first: up to limit orders in status (< 0: any). */
 void cafe_orders_list(struct cafe *c, int status, unsigned limit, store_orders_fn done, void *arg);
 /* Cancels order id wherever it brews: here, or through its owner replica

@@ -25,7 +25,8 @@ struct sse_blob {
     struct list node;    /* hub->events, oldest first; unlinked for a batch */
     struct sse_hub *hub; /* valid while the blob is linked */
     unsigned refs;
-    uint64_t end; /* an event's: the hub's byte count just after it */
+    uint64_t end;         /* an event's: the hub's byte count just after it */
+    char xid[SSE_ID_MAX]; /* the publisher's id (external ids), or "" */
     size_t len;
     char data[];
 };
@@ -36,6 +37,7 @@ struct sse_pending {
     char *event;
     json_t *data;
     uint64_t key;
+    char xid[SSE_ID_MAX];
 };
 
 struct sse_sub {
@@ -57,6 +59,7 @@ struct sse_hub {
     struct event *flush_ev, *heartbeat_ev;
     bool flush_armed, closed;
     struct sse_hub_stats st;
+    char last_xid[SSE_ID_MAX]; /* external ids: the newest */
 };
 
 static const char ping_frame[] = ": ping\n\n";
@@ -70,6 +73,7 @@ void sse_hub_config_default(struct sse_hub_config *cfg)
     cfg->retry_ms = 2000;
     cfg->real_precision = 0;
     cfg->timeline = NULL;
+    cfg->external_ids = false;
 }
 
 static struct sse_blob *blob_new(size_t len)
@@ -155,10 +159,19 @@ static void sub_catch_up(struct sse_sub *sub, bool force)
 size_t sse_frame(char *buf, size_t size, uint64_t id, const char *event, const char *data,
                  size_t data_len)
 {
+    char text[24] = "";
+    if (id)
+        snprintf(text, sizeof(text), "%" PRIu64, id);
+    return sse_frame_id(buf, size, text, event, data, data_len);
+}
+
+size_t sse_frame_id(char *buf, size_t size, const char *id, const char *event, const char *data,
+                    size_t data_len)
+{
     char head[160];
     size_t n = 0;
-    if (id)
-        n += (size_t)snprintf(head + n, sizeof(head) - n, "id: %" PRIu64 "\n", id);
+    if (id[0])
+        n += (size_t)snprintf(head + n, sizeof(head) - n, "id: %.*s\n", SSE_ID_MAX - 1, id);
     size_t event_len = event ? strlen(event) : 0;
     size_t total = n + (event ? 7 + event_len + 1 : 0) + 6 + data_len + 2;
     if (!buf || total >= size)
@@ -244,10 +257,18 @@ static struct sse_blob *pending_frame(struct sse_hub *hub, struct sse_pending *p
     char *json = p->data ? json_dumps(p->data, flags) : NULL;
     const char *data = json ? json : "null";
     size_t data_len = strlen(data);
-    uint64_t id = ++hub->st.last_id;
-    size_t len = sse_frame(NULL, 0, id, p->event, data, data_len);
+    char id[SSE_ID_MAX];
+    ++hub->st.last_id;
+    if (!hub->cfg.external_ids)
+        snprintf(id, sizeof(id), "%" PRIu64, hub->st.last_id);
+    else
+        memcpy(id, p->xid, sizeof(id)); /* "" for an event without one: no id line */
+    size_t len = sse_frame_id(NULL, 0, id, p->event, data, data_len);
     struct sse_blob *b = blob_new(len);
-    sse_frame(b->data, len + 1, id, p->event, data, data_len);
+    sse_frame_id(b->data, len + 1, id, p->event, data, data_len);
+    memcpy(b->xid, p->xid, sizeof(b->xid));
+    if (p->xid[0])
+        memcpy(hub->last_xid, p->xid, sizeof(hub->last_xid));
     free(json);
     return b;
 }
@@ -392,6 +413,12 @@ struct sse_hub *sse_hub_new(struct event_base *base, const struct sse_hub_config
 
 void sse_hub_publish(struct sse_hub *hub, const char *event, json_t *data, uint64_t key)
 {
+    sse_hub_publish_id(hub, event, data, key, NULL);
+}
+
+void sse_hub_publish_id(struct sse_hub *hub, const char *event, json_t *data, uint64_t key,
+                        const char *id)
+{
     if (hub->closed) {
         json_decref(data);
         return;
@@ -404,6 +431,8 @@ void sse_hub_publish(struct sse_hub *hub, const char *event, json_t *data, uint6
                 continue;
             json_decref(p->data);
             p->data = data;
+            if (id) /* the newest's id: a resume from it has everything */
+                snprintf(p->xid, sizeof(p->xid), "%s", id);
             if (strcmp(p->event, event) != 0) {
                 free(p->event);
                 p->event = xstrdup(event);
@@ -416,12 +445,25 @@ void sse_hub_publish(struct sse_hub *hub, const char *event, json_t *data, uint6
     p->event = xstrdup(event);
     p->data = data;
     p->key = key;
+    snprintf(p->xid, sizeof(p->xid), "%s", id ? id : "");
     list_push_back(&hub->pending, &p->node);
     if (!hub->flush_armed) {
         struct timeval tv = timeval_from_ms(hub->cfg.flush_ms);
         event_add(hub->flush_ev, &tv);
         hub->flush_armed = true;
     }
+}
+
+/* External ids: how many ring events follow the one with id last (0: it is
+ * the newest), or -1 when none has it. */
+static long resume_count_xid(const struct sse_hub *hub, const char *last)
+{
+    long count = 0;
+    struct list *n = hub->events.prev;
+    for (unsigned i = 0; i < hub->ring_count; i++, n = n->prev, count++)
+        if (!strcmp(container_of(n, struct sse_blob, node)->xid, last))
+            return count;
+    return -1;
 }
 
 /* Parses a Last-Event-ID; false when absent or not a plain decimal number. */
@@ -482,9 +524,22 @@ bool sse_hub_subscribe(struct sse_hub *hub, struct request *req)
     const char *h = request_header(req, "Last-Event-ID");
     if (!h)
         h = request_query_param(req, "lastEventId");
-    if (!parse_last_id(h, &last_id))
+    long count;
+    if (hub->cfg.external_ids && h && h[0])
+        count = resume_count_xid(hub, h);
+    else if (!hub->cfg.external_ids && parse_last_id(h, &last_id))
+        count = sse_hub_resume_count(hub, last_id);
+    else
         return true;
-    long count = sse_hub_resume_count(hub, last_id);
+    if (count < 0 && hub->cfg.external_ids) {
+        char frame[160];
+        int len =
+            snprintf(frame, sizeof(frame), "id%s%s\nevent: resync\ndata: {\"last_id\":\"%s\"}\n\n",
+                     hub->last_xid[0] ? ": " : "", hub->last_xid, hub->last_xid);
+        if (!response_stream_write(req, frame, (size_t)len))
+            sub->blocked = true;
+        return true;
+    }
     if (count < 0) {
         /* Unknown id: the client missed events it cannot get back. Reset its
          * id to our newest (an empty "id" when there is none yet) so its next

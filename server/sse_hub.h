@@ -31,6 +31,8 @@ struct loop_timeline;
 struct request;
 struct sse_hub;
 
+#define SSE_ID_MAX 48 /* bytes of a publisher's event id, NUL included */
+
 struct sse_hub_config {
     size_t max_backlog;    /* bytes of events one subscriber may lag before it is cut */
     unsigned ring_size;    /* events kept for Last-Event-ID resume */
@@ -40,6 +42,11 @@ struct sse_hub_config {
     int real_precision;    /* significant digits of JSON reals (0: jansson's 17) */
     /* Each flush is a section of it ("SSE flush"); NULL: none. */
     struct loop_timeline *timeline;
+    /* Ids are the publisher's (sse_hub_publish_id(): a shared log's entry
+     * ids, so that a client resumes on any server that carries the same
+     * log); events published without one get no id line, and a resume
+     * looks the id up in the ring. */
+    bool external_ids;
 };
 
 struct sse_hub_stats {
@@ -77,6 +84,11 @@ unsigned sse_hub_subscriber_count(const struct sse_hub *hub);
  * (its data dropped), keeping the position of the first. event names must be
  * a single line. */
 void sse_hub_publish(struct sse_hub *hub, const char *event, json_t *data, uint64_t key);
+/* The same with the publisher's id (external_ids; at most SSE_ID_MAX - 1
+ * bytes, one line): an event that replaces a pending one takes its place
+ * and gives it this id. */
+void sse_hub_publish_id(struct sse_hub *hub, const char *event, json_t *data, uint64_t key,
+                        const char *id);
 /* An event happened that nobody is subscribed to hear, and the publisher
  * skipped building it: consumes an id and forgets the ring, so a client that
  * resumes later gets "resync" instead of silently missing the event. */
@@ -97,6 +109,9 @@ void sse_hub_get_stats(const struct sse_hub *hub, struct sse_hub_stats *st);
  * size, like snprintf. */
 size_t sse_frame(char *buf, size_t size, uint64_t id, const char *event, const char *data,
                  size_t data_len);
+/* The same with a text id ("" for none). */
+size_t sse_frame_id(char *buf, size_t size, const char *id, const char *event, const char *data,
+                    size_t data_len);
 /* Where resume from last_id starts: the number of ring events newer than
  * last_id (0 when the client is up to date), or -1 when last_id is unknown
  * (older than the ring, or newer than anything sent). */
