@@ -83,7 +83,7 @@ struct event_bridge {
      * stream, each with its entry id as the SSE id, instead of from the
      * café's observer. */
     struct store_follow *follow;
-    bool shared;
+    bool shared, origin_set;
 };
 
 /* The whole application, owned by main(). Handlers see only ctx (req->app

@@ -28,7 +28,12 @@ static void publish_order(struct app *app, const struct order *o, enum cafe_even
         step >= 0 && (unsigned)step < o->item->nsteps ? o->item->steps[step].name : NULL;
     json_t *data = json_pack("{s:s, s:s?, s:o}", "event", cafe_event_name(ev), "step", step_name,
                              "order", order_to_json(o));
-    sse_hub_publish_id(app->ctx.events, "order", data, o->id, xid[0] ? xid : NULL);
+    /* A stream entry is an event of its own (its id must be the same on
+     * every replica): never coalesced. */
+    if (xid[0])
+        sse_hub_publish_id(app->ctx.events, "order", data, 0, xid);
+    else
+        sse_hub_publish(app->ctx.events, "order", data, o->id);
 }
 
 /* Holds a reference to o in *slot (which may hold an older copy of it). */
@@ -88,6 +93,8 @@ static void unheard_note(struct event_bridge *br, struct order *o, enum cafe_eve
 {
     uint16_t *at = unheard_slot_of(br, o->id);
     struct unheard *u = *at ? &br->unheard[*at - 1] : NULL;
+    if (xid[0]) /* a stream entry: kept as it is, never coalesced */
+        u = NULL, at = NULL;
     if (!u || u->order->id != o->id) { /* new (or its index entry was taken by a later id) */
         if (br->unheard_count == EVENT_RING) {
             unheard_pop(br, NULL);
@@ -96,7 +103,8 @@ static void unheard_note(struct event_bridge *br, struct order *o, enum cafe_eve
         unsigned slot = (br->unheard_head + br->unheard_count++) % EVENT_RING;
         u = &br->unheard[slot];
         u->order = NULL;
-        *at = (uint16_t)(slot + 1);
+        if (at)
+            *at = (uint16_t)(slot + 1);
     }
     if (u->order != o) /* a stream entry brings a new copy each time */
         hold(&u->order, o);
@@ -110,6 +118,10 @@ void event_bridge_catch_up(struct app *app)
     struct event_bridge *br = &app->bridge;
     if (!br->unheard_count)
         return;
+    if (br->dropped && br->shared) {
+        sse_hub_set_origin(app->ctx.events, NULL); /* the ring no longer covers it all */
+        br->dropped = false;
+    }
     if (br->dropped) {
         /* Orders were forgotten: take one id for them, so that a client that
          * heard the event before them is not replayed a stream with a hole
@@ -148,6 +160,10 @@ static void note_transition(struct app *app, struct order *o, enum cafe_event ev
         unheard_note(br, o, ev, step, xid);
         return;
     }
+    if (xid[0]) { /* a stream entry: published as it is */
+        publish_order(app, o, ev, step, xid);
+        return;
+    }
     if (!br->held || br->held->id != o->id) {
         publish_held(app);
         hold(&br->held, o);
@@ -172,13 +188,38 @@ static void on_cafe_event(const struct order *co, enum cafe_event ev, int step, 
         note_transition(app, o, ev, step, "");
 }
 
+/* Two entries written together: the record of one write, so the later
+ * says all the earlier does. */
+static bool same_record(const struct order *a, const struct order *b)
+{
+    return a->id == b->id && a->status == b->status && a->item == b->item &&
+           !memcmp(a->steps, b->steps, a->item->nsteps * sizeof(a->steps[0]));
+}
+
 /* A batch of the shared store's stream: every replica's transitions. */
 static void on_stream(const struct store_event *ev, unsigned n, enum store_result r, void *arg)
 {
     struct app *app = arg;
-    for (unsigned i = 0; i < n; i++) /* this replica's own orders as it knows them */
+    struct event_bridge *br = &app->bridge;
+    if (n && !br->origin_set) {
+        /* The first batch, from the stream's oldest entry: the ring covers
+         * all that is after it (unless entries were trimmed meanwhile). */
+        br->origin_set = true;
+        if (r != STORE_GAP)
+            sse_hub_set_origin(app->ctx.events, ev[0].id);
+    }
+    for (unsigned i = 0; i < n; i++) {
+        /* The transitions of one write carry the record as written: one the
+         * order's next status change of that write sums up is left out
+         * (the order shows "ready" once, on order_ready). Ids still
+         * increase, so a resume on another replica (which may cut its
+         * batches elsewhere) gets every order's newest state after its id. */
+        if (i + 1 < n && ev[i + 1].step < 0 && same_record(ev[i].order, ev[i + 1].order))
+            continue;
+        /* this replica's own orders as it knows them */
         note_transition(app, cafe_order_own(app->ctx.cafe, ev[i].order), ev[i].event, ev[i].step,
                         ev[i].id);
+    }
 }
 
 static json_t *mode_json(const struct stats_mode_summary *s, unsigned in_flight)

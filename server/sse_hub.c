@@ -60,6 +60,7 @@ struct sse_hub {
     bool flush_armed, closed;
     struct sse_hub_stats st;
     char last_xid[SSE_ID_MAX]; /* external ids: the newest */
+    char origin[SSE_ID_MAX];   /* external ids: the ring covers everything since, or "" */
 };
 
 static const char ping_frame[] = ": ping\n\n";
@@ -292,6 +293,8 @@ static void events_push(struct sse_hub *hub, struct sse_blob *b)
     hub->nevents++;
     if (hub->ring_count < hub->cfg.ring_size)
         hub->ring_count++;
+    else
+        hub->origin[0] = '\0'; /* an event left the ring: it covers less now */
 }
 
 /* A batch is out: sub gets it now if it can take it, else its cursor moves
@@ -454,16 +457,41 @@ void sse_hub_publish_id(struct sse_hub *hub, const char *event, json_t *data, ui
     }
 }
 
-/* External ids: how many ring events follow the one with id last (0: it is
- * the newest), or -1 when none has it. */
+/* External ids are ordered: numbers joined by '-' ("1700000000000-3"),
+ * compared part by part. */
+static int xid_cmp(const char *a, const char *b)
+{
+    while (*a || *b) {
+        char *ea, *eb;
+        unsigned long long x = strtoull(a, &ea, 10), y = strtoull(b, &eb, 10);
+        if (x != y)
+            return x < y ? -1 : 1;
+        a = *ea == '-' ? ea + 1 : ea + strlen(ea);
+        b = *eb == '-' ? eb + 1 : eb + strlen(eb);
+    }
+    return 0;
+}
+
+/* External ids: how many ring events come after id last -- back to the
+ * newest event with an id at most last -- or -1 when the ring does not reach
+ * back that far (or last is not an id). */
 static long resume_count_xid(const struct sse_hub *hub, const char *last)
 {
+    if (last[0] < '0' || last[0] > '9')
+        return -1;
     long count = 0;
     struct list *n = hub->events.prev;
-    for (unsigned i = 0; i < hub->ring_count; i++, n = n->prev, count++)
-        if (!strcmp(container_of(n, struct sse_blob, node)->xid, last))
+    for (unsigned i = 0; i < hub->ring_count; i++, n = n->prev, count++) {
+        const char *xid = container_of(n, struct sse_blob, node)->xid;
+        if (xid[0] && xid_cmp(xid, last) <= 0)
             return count;
-    return -1;
+    }
+    return hub->origin[0] && xid_cmp(last, hub->origin) >= 0 ? count : -1;
+}
+
+void sse_hub_set_origin(struct sse_hub *hub, const char *id)
+{
+    snprintf(hub->origin, sizeof(hub->origin), "%s", id ? id : "");
 }
 
 /* Parses a Last-Event-ID; false when absent or not a plain decimal number. */
@@ -489,6 +517,7 @@ void sse_hub_skip(struct sse_hub *hub)
 {
     sse_hub_flush(hub); /* what was published before keeps its place */
     hub->ring_count = 0;
+    hub->origin[0] = '\0';
     hub->st.last_id++;
     hub_trim(hub);
 }

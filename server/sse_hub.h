@@ -44,8 +44,9 @@ struct sse_hub_config {
     struct loop_timeline *timeline;
     /* Ids are the publisher's (sse_hub_publish_id(): a shared log's entry
      * ids, so that a client resumes on any server that carries the same
-     * log); events published without one get no id line, and a resume
-     * looks the id up in the ring. */
+     * log), increasing, numbers joined by '-' ("1700000000000-3"); events
+     * published without one get no id line; a resume replays the ring after
+     * the id, if the ring reaches back to it, else resyncs. */
     bool external_ids;
 };
 
@@ -89,6 +90,12 @@ void sse_hub_publish(struct sse_hub *hub, const char *event, json_t *data, uint6
  * and gives it this id. */
 void sse_hub_publish_id(struct sse_hub *hub, const char *event, json_t *data, uint64_t key,
                         const char *id);
+/* External ids: what the ring holds covers everything after id (NULL:
+ * nothing is known), because the events left out (coalesced by the
+ * publisher) are summed up by later ones; a resume from id or later replays
+ * what the ring has even when none of its events is as old. Forgotten once
+ * an event leaves the ring. */
+void sse_hub_set_origin(struct sse_hub *hub, const char *id);
 /* An event happened that nobody is subscribed to hear, and the publisher
  * skipped building it: consumes an id and forgets the ring, so a client that
  * resumes later gets "resync" instead of silently missing the event. */

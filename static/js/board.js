@@ -93,6 +93,11 @@ export class Board {
     head.append(el(d, 'span', 'what', `#${o.id} ${flavour}${o.item}`), el(d, 'span', `badge ${o.mode}`, o.mode));
     li.append(head);
     if (o.customer) li.append(el(d, 'div', 'who', `for ${o.customer}`));
+    // The replica that took it and brews it (several share one store).
+    if (o.replica) {
+      li.dataset.replica = o.replica;
+      li.append(el(d, 'div', 'replica', `at ${o.replica}`));
+    }
 
     // Elapsed now: the snapshot's elapsed_ms plus the time since we got it.
     const live = o.status === 'brewing' || o.status === 'queued';

@@ -97,6 +97,7 @@ test('placing an order shows it brewing, then ready, with its step timeline', as
     await page.waitForSelector('#col-brewing .order[data-status=brewing]', { timeout: 5000 });
     const brewing = page.locator('#col-brewing .order').first();
     assert.match(await brewing.textContent(), /pourover/);
+    assert.equal(await brewing.locator('.replica').textContent(), `at 127.0.0.1:${srv.port}`, 'the replica that brews it');
     assert.equal(await brewing.locator('.timeline li').count(), 3);
     await page.waitForSelector('#col-ready .order[data-status=ready]', { timeout: 5000 });
     assert.match(await page.locator('#col-ready .order').first().textContent(), /ready, enjoy/);

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { startServer, request, waitFor, scrape } from '../lib/server.mjs';
 import { startRedis, redisAvailable } from '../lib/redis.mjs';
 import { skipFile } from '../lib/skip.mjs';
+import { subscribe } from '../lib/sse.mjs';
 
 if (!redisAvailable()) skipFile('redis-server is not installed (scripts/setup.sh test installs it)');
 
@@ -114,4 +115,39 @@ test('a DELETE whose owner replica does not answer: 504 saying so, within the bo
   const r = await request(`${b.url}/orders/${id}`, { method: 'DELETE' });
   assert.equal(r.status, 200, 'answered once the owner is back');
   assert.equal(JSON.parse(r.body).status, 'cancelled');
+});
+
+test('/events on any replica carries every replica\'s orders; Last-Event-ID resumes on another replica and after a restart', async (t) => {
+  const redis = await withRedis(t);
+  const a = await replica(t, redis, ['--replica-id', 'a']);
+  let b = await replica(t, redis, ['--replica-id', 'b']);
+  const onB = subscribe(b.port);
+  t.after(() => onB.close());
+  await waitFor(() => onB.connected(), 5000, 'the stream on b');
+  const first = JSON.parse((await place(a)).body).id;
+  const seen = await onB.waitEvent((e) => e.event === 'order' && e.json.order.id === first, 5000, 'a\'s order on b');
+  assert.match(seen.id, /^\d+-\d+$/, 'the stream entry id');
+  assert.equal(seen.json.order.replica, 'a');
+  const stats = await onB.waitEvent((e) => e.event === 'stats', 3000, 'a stats event');
+  assert.equal(stats.json.replica, 'b', 'stats say whose they are');
+  onB.close();
+
+  const second = JSON.parse((await place(b)).body).id; // placed while nobody listens
+  const onA = subscribe(a.port, { 'Last-Event-ID': seen.id });
+  t.after(() => onA.close());
+  const replayed = await onA.waitEvent((e) => e.event === 'order' && e.json.order.id === second, 5000, 'b\'s order replayed on a');
+  assert.ok(!onA.events.some((e) => e.event === 'resync'), 'resumed, not resynced');
+  assert.equal(replayed.json.order.replica, 'b');
+  onA.close();
+
+  await b.stop();
+  b = await replica(t, redis, ['--replica-id', 'b']);
+  const again = subscribe(b.port, { 'Last-Event-ID': seen.id });
+  t.after(() => again.close());
+  await again.waitEvent((e) => e.event === 'order' && e.json.order.id === second, 5000, 'replayed after a restart');
+  assert.ok(!again.events.some((e) => e.event === 'resync'));
+  const unknown = subscribe(b.port, { 'Last-Event-ID': '1-1' });
+  t.after(() => unknown.close());
+  const resync = await unknown.waitEvent((e) => e.event === 'resync', 5000, 'resync');
+  assert.match(resync.id, /^\d+-\d+$/, 'the newest entry id, to resume from');
 });
