@@ -270,49 +270,7 @@ void cafe_orders_submit(struct cafe *c, const struct order_spec *specs, unsigned
     free(orders);
 }
 
-struct placed_now {
-    bool done;
-    enum cafe_admit verdict;
-    struct order **out;
-};
-
-static void on_placed_now(struct order *const *orders, unsigned n, enum cafe_admit verdict,
-                          enum store_result r, void *arg)
-{
-    struct placed_now *pn = arg;
-    pn->done = true;
-    pn->verdict = r == STORE_OK ? verdict : CAFE_CLOSED;
-    for (unsigned i = 0; i < n; i++)
-        pn->out[i] = orders[i]; /* the book holds them */
-}
-
-enum cafe_admit cafe_orders_place(struct cafe *c, const struct order_spec *specs, unsigned n,
-                                  struct order **out)
-{
-    if (!store_is_memory(c))
-        return CAFE_CLOSED; /* only the memory store answers before returning */
-    struct placed_now pn = {.out = out};
-    cafe_orders_submit(c, specs, n, on_placed_now, &pn);
-    return pn.done ? pn.verdict : CAFE_CLOSED;
-}
-
-enum cafe_admit cafe_order_place(struct cafe *c, const struct order_spec *spec, struct order **out)
-{
-    return cafe_orders_place(c, spec, 1, out);
-}
-
 /* --- reading -------------------------------------------------------------- */
-
-struct order *cafe_order_find(struct cafe *c, uint64_t id)
-{
-    return store_memory_find(c->store, id);
-}
-
-unsigned cafe_orders_each(struct cafe *c, int status, unsigned limit,
-                          void (*fn)(struct order *o, void *arg), void *arg)
-{
-    return store_memory_each(c->store, status, limit, fn, arg);
-}
 
 /* A read on its way to the store. */
 struct getting {

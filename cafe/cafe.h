@@ -69,38 +69,16 @@ enum cafe_admit {
 /* Whether n more orders of this mode would be admitted now; placing does not
  * need it asked first. */
 enum cafe_admit cafe_admit(const struct cafe *c, enum brew_mode mode, unsigned n);
-/* --- the synchronous API (the memory store only; another store refuses with
- * CAFE_CLOSED, finds nothing and lists nothing) ------------------------------ */
-
-/* Accepts an order: it enters the book as queued (observer: CAFE_ORDER_QUEUED).
- * Async and thread brews start their timers and barista work at once (then
- * they are brewing); whatever blocks the loop -- every sync step, async
- * hands-on steps -- waits for the next loop turn. Nothing finishes inside this
- * call, so the caller can order_wait() right after. Returns the admission
- * verdict; *out is the order (borrowed from the book) only on CAFE_OK. */
-enum cafe_admit cafe_order_place(struct cafe *c, const struct order_spec *spec, struct order **out);
-/* The same for a batch of n orders of one mode, under one admission: all are
- * placed, in order (out[0..n)), or none (a batch is never half-placed). */
-enum cafe_admit cafe_orders_place(struct cafe *c, const struct order_spec *specs, unsigned n,
-                                  struct order **out);
 
 /* Registers the one waiter of an unfinished order: fn(o, arg) runs once, on
  * the loop thread, when the order reaches ready/cancelled/failed. fn NULL
  * detaches (a client that went away). */
 void order_wait(struct order *o, void (*fn)(struct order *o, void *arg), void *arg);
 
-/* The order with this id, or NULL if unknown or evicted from the book. */
-struct order *cafe_order_find(struct cafe *c, uint64_t id);
-
 /* Cooperative cancellation of a live order (any store): drops the order's
  * timers and queued barista work; a hands-on step already in a barista's
  * hands finishes, its result ignored. */
 enum cafe_cancel cafe_order_cancel(struct cafe *c, struct order *o);
-
-/* Newest first: up to limit orders, only those in status (< 0: any). Calls
- * fn for each; returns how many. */
-unsigned cafe_orders_each(struct cafe *c, int status, unsigned limit,
-                          void (*fn)(struct order *o, void *arg), void *arg);
 
 /* --- the asynchronous API (any store; see cafe/store.h for when callbacks
  * run: the memory store before the call returns, Redis later) -------------- */

@@ -137,8 +137,8 @@ struct order_store {
  * operation before the call returns. */
 struct order_store *store_memory_new(const struct menu *menu, unsigned max_orders,
                                      unsigned stream_max, const char *replica);
-/* The memory book's synchronous face (the café's cafe_order_find() and
- * cafe_orders_each()); NULL / 0 for any other store. */
+/* The memory book's synchronous face (its own get and list, and the unit
+ * tests' tests/lib/cafe_sync.h); NULL / 0 for any other store. */
 struct order *store_memory_find(struct order_store *s, uint64_t id);
 unsigned store_memory_each(struct order_store *s, int status, unsigned limit,
                            void (*fn)(struct order *o, void *arg), void *arg);

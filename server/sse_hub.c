@@ -475,7 +475,7 @@ static int xid_cmp(const char *a, const char *b)
 /* External ids: how many ring events come after id last -- back to the
  * newest event with an id at most last -- or -1 when the ring does not reach
  * back that far (or last is not an id). */
-static long resume_count_xid(const struct sse_hub *hub, const char *last)
+long sse_hub_resume_count_id(const struct sse_hub *hub, const char *last)
 {
     if (last[0] < '0' || last[0] > '9')
         return -1;
@@ -555,7 +555,7 @@ bool sse_hub_subscribe(struct sse_hub *hub, struct request *req)
         h = request_query_param(req, "lastEventId");
     long count;
     if (hub->cfg.external_ids && h && h[0])
-        count = resume_count_xid(hub, h);
+        count = sse_hub_resume_count_id(hub, h);
     else if (!hub->cfg.external_ids && parse_last_id(h, &last_id))
         count = sse_hub_resume_count(hub, last_id);
     else

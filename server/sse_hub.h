@@ -123,5 +123,9 @@ size_t sse_frame_id(char *buf, size_t size, const char *id, const char *event, c
  * last_id (0 when the client is up to date), or -1 when last_id is unknown
  * (older than the ring, or newer than anything sent). */
 long sse_hub_resume_count(const struct sse_hub *hub, uint64_t last_id);
+/* The same with external ids: the ring events after id last (numbers joined
+ * by '-', compared part by part), or -1 when the ring does not reach back to
+ * it (nor its origin covers it). */
+long sse_hub_resume_count_id(const struct sse_hub *hub, const char *last);
 
 #endif

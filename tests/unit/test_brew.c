@@ -17,6 +17,7 @@
 #include "base/xmalloc.h"
 #include "cafe/baristas.h"
 #include "cafe/cafe.h"
+#include "tests/lib/cafe_sync.h"
 
 #define SCALE 0.004 /* one recipe second = 4 ms: lunch 40 ms async, 60 ms sync */
 #define U_MS  4

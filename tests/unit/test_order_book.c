@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "base/xmalloc.h"
 #include "cafe/cafe.h"
+#include "tests/lib/cafe_sync.h"
 
 struct fixture {
     struct event_base *base;

@@ -107,6 +107,53 @@ static void test_ids_and_resume(void **state)
     event_base_free(base);
 }
 
+/* External ids (a shared log's entry ids): framed as given, an event without
+ * one gets no id line, entries are never coalesced, a resume counts the ring
+ * back to the newest id at most its own -- ordered part by part, so 10-0 is
+ * after 9-5 -- and the origin covers what the ring does not hold until an
+ * event leaves the ring (breaks if ids compare as text, or the origin
+ * outlives the ring's first loss). */
+static void test_external_ids(void **state)
+{
+    struct event_base *base = event_base_new();
+    struct sse_hub_config cfg;
+    sse_hub_config_default(&cfg);
+    cfg.ring_size = 4;
+    cfg.heartbeat_ms = 0;
+    cfg.external_ids = true;
+    struct sse_hub *hub = sse_hub_new(base, &cfg);
+    assert_int_equal(sse_hub_resume_count_id(hub, "1-0"), -1); /* nothing yet */
+    sse_hub_publish_id(hub, "order", json_integer(1), 0, "9-4");
+    sse_hub_publish_id(hub, "order", json_integer(2), 0, "9-5");
+    sse_hub_publish(hub, "stats", json_object(), 0);
+    sse_hub_publish_id(hub, "order", json_integer(3), 0, "10-0");
+    sse_hub_flush(hub);
+    struct sse_hub_stats st;
+    sse_hub_get_stats(hub, &st);
+    assert_int_equal(st.events, 4);
+    assert_int_equal(sse_hub_resume_count_id(hub, "10-0"), 0);
+    assert_int_equal(sse_hub_resume_count_id(hub, "9-5"), 2); /* the stats and 10-0 */
+    assert_int_equal(sse_hub_resume_count_id(hub, "9-9"), 2); /* between: after 9-5 */
+    assert_int_equal(sse_hub_resume_count_id(hub, "9-4"), 3);
+    assert_int_equal(sse_hub_resume_count_id(hub, "9-3"), -1); /* before the ring */
+    assert_int_equal(sse_hub_resume_count_id(hub, "x"), -1);
+    sse_hub_set_origin(hub, "9-0"); /* the ring covers everything since */
+    assert_int_equal(sse_hub_resume_count_id(hub, "9-3"), 4);
+    assert_int_equal(sse_hub_resume_count_id(hub, "8-9"), -1);
+    sse_hub_publish_id(hub, "order", json_integer(4), 0, "10-1");
+    sse_hub_flush(hub); /* a fifth event: 9-4 leaves the ring, and the origin with it */
+    assert_int_equal(sse_hub_resume_count_id(hub, "9-3"), -1);
+    assert_int_equal(sse_hub_resume_count_id(hub, "9-5"), 3);
+
+    char buf[128];
+    sse_frame_id(buf, sizeof(buf), "10-1", "order", "4", 1);
+    assert_string_equal(buf, "id: 10-1\nevent: order\ndata: 4\n\n");
+    sse_frame_id(buf, sizeof(buf), "", "stats", "{}", 2);
+    assert_string_equal(buf, "event: stats\ndata: {}\n\n");
+    sse_hub_free(hub);
+    event_base_free(base);
+}
+
 static void test_coalescing(void **state)
 {
     struct event_base *base = event_base_new();
@@ -354,6 +401,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_frame),
         cmocka_unit_test(test_ids_and_resume),
+        cmocka_unit_test(test_external_ids),
         cmocka_unit_test(test_coalescing),
         cmocka_unit_test(test_data_is_one_line),
         cmocka_unit_test(test_loop_lag),
