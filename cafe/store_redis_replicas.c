@@ -233,21 +233,9 @@ static void on_ask_timeout(evutil_socket_t fd, short what, void *arg)
     ask_end(arg, CANCEL_FINISHED, STORE_OWNER_TIMEOUT);
 }
 
-static void on_owner_lease(struct redis_link *l, struct redisReply *reply, struct redis_req *req)
-{
-    struct cancel_ask *a = (struct cancel_ask *)req;
-    long long alive;
-    a->in_command = false;
-    if (!redis_reply_integer(reply, &alive))
-        ask_end(a, CANCEL_FINISHED, STORE_UNAVAILABLE);
-    else /* no lease: gone; a lease but no listener: reconnecting, try again */
-        ask_end(a, CANCEL_FINISHED, alive ? STORE_UNAVAILABLE : STORE_OWNER_GONE);
-}
-
 static void on_published(struct redis_link *l, struct redisReply *reply, struct redis_req *req)
 {
     struct cancel_ask *a = (struct cancel_ask *)req;
-    struct redis_store *rs = a->base.rs;
     long long listeners;
     a->in_command = false;
     if (!a->done) { /* timed out meanwhile */
@@ -255,14 +243,9 @@ static void on_published(struct redis_link *l, struct redisReply *reply, struct 
     } else if (!redis_reply_integer(reply, &listeners)) {
         ask_end(a, CANCEL_FINISHED, STORE_UNAVAILABLE);
     } else if (listeners == 0) {
-        char key[STORE_KEY_MAX];
-        snprintf(key, sizeof(key), "%slease:%s", rs->prefix, a->owner);
-        a->base.hdr.fn = on_owner_lease;
-        cmd_begin(rs, "EXISTS");
-        cmd_str(rs, key);
-        a->in_command = cmd_up(rs) && cmd_send(rs, rs->cmd, &a->base.hdr) == 0;
-        if (!a->in_command)
-            ask_end(a, CANCEL_FINISHED, STORE_UNAVAILABLE);
+        /* Nobody on its channel: the owner died (its lease may not have
+         * lapsed yet) or is reconnecting. The store is fine: say so. */
+        ask_end(a, CANCEL_FINISHED, STORE_OWNER_GONE);
     } /* else the owner has it: its answer, or the timer, ends the wait */
 }
 

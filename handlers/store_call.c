@@ -65,8 +65,8 @@ void reply_store_error(struct request *req, enum store_result r, uint64_t id)
         break;
     case STORE_OWNER_GONE:
         response_problem(req, 503, NULL,
-                         "the replica brewing order %llu is gone; the order will be failed "
-                         "(replica lost)",
+                         "the replica brewing order %llu is not listening (gone or restarting); "
+                         "if it is gone the order will be failed (replica lost)",
                          n);
         break;
     case STORE_OWNER_TIMEOUT:

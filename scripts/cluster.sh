@@ -7,7 +7,10 @@
 # Replica i listens on 127.0.0.1:(8080 + i), is named replica-i and logs to
 # build/cluster/replica-i.log; Ctrl-C stops everything it started (by PID).
 # CAFE_CLUSTER_PORT (8080) moves the whole range; CAFE_REDIS_PORT (6390)
-# Redis; data and logs stay in build/cluster/ for a look afterwards.
+# Redis; CAFE_PROMETHEUS_PORT (9090) Prometheus; data and logs stay in
+# CAFE_CLUSTER_DIR (build/cluster/) for a look afterwards; CAFE_SERVER_BIN
+# (build/cafe-server) is the replicas' binary. tests/tools/cluster_script.sh
+# runs it on free ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source deploy/render.sh
@@ -18,8 +21,9 @@ shift
 lb=${CAFE_CLUSTER_PORT:-8080}
 redis_port=${CAFE_REDIS_PORT:-6390}
 stats=$((lb + 324)) # 8404 beside 8080: HAProxy's Prometheus exporter
-dir=build/cluster
-bin=build/cafe-server
+prom_port=${CAFE_PROMETHEUS_PORT:-9090}
+dir=${CAFE_CLUSTER_DIR:-build/cluster}
+bin=${CAFE_SERVER_BIN:-build/cafe-server}
 
 for tool in redis-server haproxy; do
     command -v "$tool" >/dev/null || { echo "cluster: $tool is missing (bash scripts/setup.sh test)" >&2; exit 1; }
@@ -39,7 +43,9 @@ stop()
     for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
     echo "cluster: stopped (logs and data in $dir/)"
 }
-trap stop EXIT INT TERM
+trap stop EXIT
+trap 'exit 130' INT # through the EXIT trap, once
+trap 'exit 143' TERM
 
 wait_for() # URL-or-"redis" WHAT
 {
@@ -80,12 +86,12 @@ wait_for "http://127.0.0.1:$lb/healthz" "HAProxy on $lb"
 if command -v prometheus >/dev/null; then
     deploy_render_prometheus "$stats" "${ports[@]}" >"$dir/prometheus.yml"
     prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/prometheus" \
-        --web.listen-address=127.0.0.1:9090 >"$dir/prometheus.log" 2>&1 &
+        --web.listen-address=127.0.0.1:$prom_port >"$dir/prometheus.log" 2>&1 &
     pids+=($!)
 fi
 
 echo "cluster: redis 127.0.0.1:$redis_port, $n replicas on ${ports[*]}, HAProxy http://127.0.0.1:$lb"
-command -v prometheus >/dev/null && echo "cluster: Prometheus http://127.0.0.1:9090"
+command -v prometheus >/dev/null && echo "cluster: Prometheus http://127.0.0.1:$prom_port"
 echo "cluster: try  curl -d item=latte localhost:$lb/order   (Ctrl-C stops it all)"
 wait -n "${pids[@]}" || true
 echo "cluster: a process ended; stopping the rest" >&2

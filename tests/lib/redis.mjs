@@ -27,6 +27,34 @@ export function track(proc) {
   return proc;
 }
 
+// spawn() for a process a test owns: tracked, and started under
+// `setpriv --pdeathsig KILL` (util-linux), which execs it with the same PID
+// and has the kernel SIGKILL it if node dies without running its exit hooks
+// (SIGKILL, a ctest timeout, an abort).
+const HAS_SETPRIV = spawnSync('setpriv', ['--pdeathsig', 'KILL', 'true'], { stdio: 'ignore' }).status === 0;
+const spawned = new Set();
+export function spawnOwned(cmd, args, opts) {
+  const [c, a] = HAS_SETPRIV ? ['setpriv', ['--pdeathsig', 'KILL', '--', cmd, ...args]] : [cmd, args];
+  const p = track(spawn(c, a, opts));
+  if (p.pid) spawned.add(p.pid);
+  return p;
+}
+
+// The processes spawnOwned started that are still running (not exited, or
+// exited and not yet reaped by node): "pid command" each. A test file's
+// last hook asserts there are none.
+export function stillRunning() {
+  const out = [];
+  for (const pid of spawned) {
+    let stat;
+    try { stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8'); } catch { spawned.delete(pid); continue; }
+    const [, state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(ppid) !== process.pid) { spawned.delete(pid); continue; } // a reused PID, not ours
+    if (state !== 'Z') out.push(`${pid} ${fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim()}`);
+  }
+  return out;
+}
+
 export function redisAvailable() {
   return spawnSync('sh', ['-c', 'command -v redis-server && command -v redis-cli'], { stdio: 'ignore' }).status === 0;
 }
@@ -61,9 +89,11 @@ export async function startRedis({ appendonly = false, port, dir } = {}) {
   dir = dir || fs.mkdtempSync(path.join(os.tmpdir(), 'cafe-redis-'));
   const r = { port, dir, url: `redis://127.0.0.1:${port}`, log: '' };
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
-    '--appendonly', appendonly ? 'yes' : 'no', '--appendfsync', 'always', '--daemonize', 'no'];
+    '--appendonly', appendonly ? 'yes' : 'no', '--appendfsync', 'always', '--daemonize', 'no',
+    // DEBUG SLEEP from redis-cli: the slow-Redis fault (tests/cluster/).
+    '--enable-debug-command', 'local'];
   r.start = async () => {
-    r.proc = track(spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] }));
+    r.proc = spawnOwned('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     r.pid = r.proc.pid;
     r.proc.stdout.on('data', (d) => { r.log = (r.log + d).slice(-8000); });
     r.proc.stderr.on('data', (d) => { r.log = (r.log + d).slice(-8000); });
@@ -87,6 +117,16 @@ export async function startRedis({ appendonly = false, port, dir } = {}) {
     if (res.status !== 0) throw new Error(`redis-cli ${a.join(' ')}: ${res.stderr}`);
     return res.stdout.trim();
   };
+  // redis-cli without waiting for it (DEBUG SLEEP blocks its caller):
+  // resolves with its trimmed output once it exits.
+  r.cliAsync = (...a) => new Promise((resolve, reject) => {
+    const p = spawnOwned('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...a], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d) => { out += d; });
+    p.stderr.on('data', (d) => { out += d; });
+    p.once('error', reject);
+    p.once('exit', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`redis-cli ${a.join(' ')}: ${out}`))));
+  });
   r.remove = async () => { await r.stop(); fs.rmSync(dir, { recursive: true, force: true }); };
   return r.start();
 }

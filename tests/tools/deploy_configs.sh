@@ -34,7 +34,55 @@ grep -q '"127.0.0.1:18081", "127.0.0.1:18082", "127.0.0.1:18083"' "$CAFE_TMP/pro
 # The check can fail: a config without its backend is refused.
 sed '/^backend replicas/,/^$/d' "$CAFE_TMP/haproxy.cfg" >"$CAFE_TMP/broken.cfg"
 if haproxy -c -q -f "$CAFE_TMP/broken.cfg" 2>/dev/null; then die "haproxy -c accepts anything"; fi
-node -e '
+# The compose file, parsed as YAML where PyYAML is there (no compose tool on
+# this machine): the services, the files it mounts and builds from, the
+# variables it gives the replicas (each one cafe-server reads), and the ports
+# of the replicas, HAProxy and Prometheus agreeing across the three files.
+if python3 -c 'import yaml' 2>/dev/null; then
+    python3 - "$CAFE_SERVER_BIN" <<'PY' || die "deploy/compose.yaml and its configs disagree"
+import os, re, subprocess, sys, yaml
+def need(ok, why):
+    if not ok:
+        sys.exit(f"compose: {why}")
+c = yaml.safe_load(open("deploy/compose.yaml"))
+s = c["services"]
+need(set(s) >= {"redis", "cafe", "haproxy", "prometheus"}, f"services {sorted(s)}")
+for name, svc in s.items():
+    for v in svc.get("volumes", []):
+        src = v.split(":")[0]
+        if src.startswith("."):
+            need(os.path.isfile(os.path.join("deploy", src)), f"{name} mounts {src}, which is missing")
+        else:
+            need(src in (c.get("volumes") or {}), f"{name} uses volume {src}, not declared")
+    b = svc.get("build")
+    if b:
+        need(os.path.isfile(os.path.join("deploy", b["context"], b["dockerfile"])), f"{name} builds from a missing Dockerfile")
+    for d in svc.get("depends_on", []):
+        need(d in s, f"{name} depends on unknown {d}")
+cmd = " ".join(s["redis"]["command"])
+need("--appendonly yes" in cmd and "--appendfsync always" in cmd, f"redis without appendonly + fsync always: {cmd}")
+env = s["cafe"]["environment"]
+need(env.get("CAFE_STORE", "").startswith("redis://redis:"), f"CAFE_STORE {env.get('CAFE_STORE')}")
+if os.access(sys.argv[1], os.X_OK):
+    help = subprocess.run([sys.argv[1], "--help"], capture_output=True, text=True).stdout
+    for k in env:
+        need(f"env {k}," in help, f"cafe-server reads no {k}")
+port = str(env["CAFE_PORT"])
+ha = open("deploy/haproxy-compose.cfg").read()
+need(re.search(rf"server-template \w+ \d+ cafe:{port} check", ha), f"haproxy-compose.cfg does not check cafe:{port}")
+prom = yaml.safe_load(open("deploy/prometheus-compose.yml"))
+jobs = {j["job_name"]: j for j in prom["scrape_configs"]}
+need(str(jobs["cafe"]["dns_sd_configs"][0]["port"]) == port and jobs["cafe"]["dns_sd_configs"][0]["names"] == ["cafe"],
+     "prometheus-compose.yml does not scrape the cafe service on its port")
+binds = set(re.findall(r"^\s*bind :(\d+)", ha, re.M))
+published = {p.split(":")[1] for p in s["haproxy"]["ports"]}
+need(binds == published, f"HAProxy binds {sorted(binds)}, compose publishes {sorted(published)}")
+stats = jobs["haproxy"]["static_configs"][0]["targets"][0].split(":")[1]
+need(stats in binds, f"Prometheus scrapes HAProxy on {stats}, which it does not bind")
+print(f"compose: {len(s)} services, mounts, build, CAFE_* variables and ports agree")
+PY
+else
+    node -e '
 const fs = require("fs"), t = fs.readFileSync("deploy/compose.yaml", "utf8");
 for (const s of ["redis:", "cafe:", "haproxy:", "prometheus:"])
   if (!new RegExp("^  " + s, "m").test(t)) throw new Error("compose: no service " + s);
@@ -42,6 +90,7 @@ for (const s of ["--appendonly\", \"yes", "dockerfile: Dockerfile", "CAFE_STORE:
                  "haproxy-compose.cfg", "prometheus-compose.yml"])
   if (!t.includes(s)) throw new Error("compose: missing " + s);
 ' || die "deploy/compose.yaml lacks what it promises"
+fi
 [ -f Dockerfile ] || die "compose builds on the repository Dockerfile, which is missing"
 echo "configs: haproxy -c and promtool accept all four"
 
