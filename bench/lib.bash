@@ -149,3 +149,26 @@ bench_nginx_stop()
 }
 
 bench_nginx_version() { "$BENCH_NGINX" -v 2>&1 | sed 's|.*/||'; }
+
+# bench_write_results EXTRA: writes $OUT.json (the run's settings, EXTRA --
+# more "key":"value", members ending in a comma -- and every entry of
+# JSON_RUNS) and copies $REPORT to $OUT.txt; fails if $FAILED is not 0.
+bench_write_results()
+{
+    {
+        printf '{"started":"%s","server_cpu":%s,"load_cpu":%s,"duration_s":%s,"warmup_s":%s,"brew_s":%s,' \
+            "$STARTED" "$SERVER_CPU" "$LOAD_CPU" "$DUR" "$WARMUP" "$BREW_S"
+        printf '"cafe":"%s","commit":"%s",%s' "$BIN" "$(git log -1 --format=%h 2>/dev/null || echo '?')" "$1"
+        printf '"load_before":"%s","load_after":"%s","failed":%s,\n "runs":[\n  ' "$LOAD_BEFORE" \
+            "$(cut -d' ' -f1-3 /proc/loadavg)" "$([ "$FAILED" = 0 ] && echo false || echo true)"
+        local sep='' run
+        for run in "${JSON_RUNS[@]}"; do
+            printf '%s%s' "$sep" "$run"
+            sep=$',\n  '
+        done
+        printf '\n ]\n}\n'
+    } >"$OUT.json"
+    cp "$REPORT" "$OUT.txt"
+    echo "results: $OUT.txt, $OUT.json"
+    [ "$FAILED" = 0 ]
+}

@@ -169,20 +169,4 @@ verdict() { if awk "BEGIN {exit !($1)}"; then echo MET; else echo "NOT MET"; fi;
     [ "$FAILED" = 0 ] || echo "some runs saw non-2xx answers or socket errors: see the errors column"
 } | tee -a "$REPORT"
 
-{
-    printf '{"started":"%s","server_cpu":%s,"load_cpu":%s,"duration_s":%s,"warmup_s":%s,"brew_s":%s,' \
-        "$STARTED" "$SERVER_CPU" "$LOAD_CPU" "$DUR" "$WARMUP" "$BREW_S"
-    printf '"cafe":"%s","commit":"%s","redis":"%s","redis_fsync":"%s",' "$BIN" \
-        "$(git log -1 --format=%h 2>/dev/null || echo '?')" "$(redis-server --version | cut -d' ' -f3)" "$REDIS_FSYNC"
-    printf '"load_before":"%s","load_after":"%s","failed":%s,\n "runs":[\n  ' "$LOAD_BEFORE" \
-        "$(cut -d' ' -f1-3 /proc/loadavg)" "$([ "$FAILED" = 0 ] && echo false || echo true)"
-    sep=
-    for run in "${JSON_RUNS[@]}"; do
-        printf '%s%s' "$sep" "$run"
-        sep=$',\n  '
-    done
-    printf '\n ]\n}\n'
-} >"$OUT.json"
-cp "$REPORT" "$OUT.txt"
-echo "results: $OUT.txt, $OUT.json"
-[ "$FAILED" = 0 ]
+bench_write_results "$(printf '"redis":"%s","redis_fsync":"%s",' "$(redis-server --version | cut -d' ' -f3)" "$REDIS_FSYNC")"
