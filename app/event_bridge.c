@@ -76,7 +76,7 @@ static uint16_t *unheard_slot_of(struct event_bridge *br, uint64_t id)
 static void unheard_pop(struct event_bridge *br, struct unheard *out)
 {
     struct unheard *u = &br->unheard[br->unheard_head];
-    uint16_t *at = unheard_slot_of(br, u->order->id);
+    uint16_t *at = unheard_slot_of(br, u->id);
     if (*at == br->unheard_head + 1)
         *at = 0;
     if (out)
@@ -87,7 +87,17 @@ static void unheard_pop(struct event_bridge *br, struct unheard *out)
     br->unheard_count--;
 }
 
-/* Nobody listens: remember that o moved, at the cost of a few stores. */
+/* xid, cut to len; no printf for the usual "" (once per transition). */
+static void xid_copy(char *dst, size_t len, const char *xid)
+{
+    if (xid[0])
+        snprintf(dst, len, "%s", xid);
+    else
+        dst[0] = '\0';
+}
+
+/* Nobody listens: remember that o moved, at the cost of a few stores (the
+ * orders queued before it are not read: their ids are kept here). */
 static void unheard_note(struct event_bridge *br, struct order *o, enum cafe_event ev, int step,
                          const char *xid)
 {
@@ -95,7 +105,7 @@ static void unheard_note(struct event_bridge *br, struct order *o, enum cafe_eve
     struct unheard *u = *at ? &br->unheard[*at - 1] : NULL;
     if (xid[0]) /* a stream entry: kept as it is, never coalesced */
         u = NULL, at = NULL;
-    if (!u || u->order->id != o->id) { /* new (or its index entry was taken by a later id) */
+    if (!u || u->id != o->id) { /* new (or its index entry was taken by a later id) */
         if (br->unheard_count == EVENT_RING) {
             unheard_pop(br, NULL);
             br->dropped = true;
@@ -103,6 +113,7 @@ static void unheard_note(struct event_bridge *br, struct order *o, enum cafe_eve
         unsigned slot = (br->unheard_head + br->unheard_count++) % EVENT_RING;
         u = &br->unheard[slot];
         u->order = NULL;
+        u->id = o->id;
         if (at)
             *at = (uint16_t)(slot + 1);
     }
@@ -110,7 +121,7 @@ static void unheard_note(struct event_bridge *br, struct order *o, enum cafe_eve
         hold(&u->order, o);
     u->event = ev;
     u->step = step;
-    snprintf(u->xid, sizeof(u->xid), "%s", xid);
+    xid_copy(u->xid, sizeof(u->xid), xid);
 }
 
 void event_bridge_catch_up(struct app *app)
@@ -174,7 +185,7 @@ static void note_transition(struct app *app, struct order *o, enum cafe_event ev
     }
     br->held_event = ev;
     br->held_step = step;
-    snprintf(br->held_xid, sizeof(br->held_xid), "%s", xid);
+    xid_copy(br->held_xid, sizeof(br->held_xid), xid);
 }
 
 static void on_cafe_event(const struct order *co, enum cafe_event ev, int step, void *arg)
