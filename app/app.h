@@ -50,6 +50,7 @@ struct app_last_request {
 /* An order that moved while nobody listened: its latest transition. */
 struct unheard {
     struct order *order; /* a reference */
+    uint64_t id;         /* order->id, without reading the (cold) order */
     enum cafe_event event;
     int step;
     char xid[STORE_EVENT_ID_MAX]; /* its stream entry (a shared store), else "" */

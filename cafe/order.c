@@ -1,5 +1,6 @@
 /* The order as a value: its life (references), its names and its public
  * face (JSON, message). The book that holds orders is a store's job. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,9 @@ void order_ref(struct order *o)
 {
     o->refs++;
 }
+
+_Static_assert(offsetof(struct order, reason_buf) + sizeof(char *) <= 64,
+               "order_unref() reads one cache line of an evicted order");
 
 void order_unref(struct order *o)
 {

@@ -78,25 +78,29 @@ enum cafe_cancel {
 struct order {
     uint64_t id; /* 1, 2, 3, ... (global with a shared store); 0 until stored */
     const struct item *item;
-    const char *flavour; /* the menu's spelling, or NULL */
-    char *customer;      /* NULL when not given */
-    enum brew_mode mode;
-    double time_scale; /* real seconds per recipe second of its steps; 0 in a snapshot */
+    char *customer; /* NULL when not given */
     enum order_status status;
-    bool timed_out;                                /* cancelled because timeout_ms passed */
-    const char *reason;                            /* text for cancelled/failed, else NULL */
+    /* Private to cafe/, and with the fields above all that order_unref()
+     * reads: one cache line, for the book evicts a cold order per new one
+     * (cafe/store_memory.c). */
+    unsigned refs;
+    struct cafe *cafe; /* NULL for a snapshot */
+    char *reason_buf;  /* a snapshot's reason, owned (reason points here) */
+
+    const char *flavour; /* the menu's spelling, or NULL */
+    enum brew_mode mode;
+    double time_scale;  /* real seconds per recipe second of its steps; 0 in a snapshot */
+    bool timed_out;     /* cancelled because timeout_ms passed */
+    const char *reason; /* text for cancelled/failed, else NULL */
     uint64_t accepted_ns, started_ns, finished_ns; /* CLOCK_MONOTONIC; 0 = not yet / snapshot */
     int64_t accepted_unix_ms;                      /* wall clock, for display */
     int64_t started_ms, finished_ms;               /* offsets from acceptance; -1 until then */
     char replica[ORDER_REPLICA_MAX];               /* who took it and brews it */
 
     /* Private to cafe/. */
-    struct cafe *cafe; /* NULL for a snapshot */
-    unsigned refs;
     struct brew *brew; /* NULL once finished */
     void (*waiter)(struct order *o, void *arg);
     void *waiter_arg;
-    char *reason_buf;  /* a snapshot's reason, owned (reason points here) */
     void *store_state; /* the store's bookkeeping while it tracks the order */
     /* Where each step's time went (cafe/lateness.h), item->nsteps of them
      * allocated with the order (after steps[]); zero, unknown, in a store's

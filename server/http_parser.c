@@ -189,12 +189,15 @@ static int on_header_value_complete(llhttp_t *ll)
     }
     const char *value = p->value ? p->value : "";
     req->headers[req->nheaders++] = (struct header){p->field, value};
-    if (!strcasecmp(p->field, "host")) { /* RFC 9112 §3.2 */
+    /* The length first: most names are told apart without a comparison. */
+    if (p->field_len == 4 && !strcasecmp(p->field, "host")) { /* RFC 9112 §3.2 */
         if (++p->host_count > 1)
             return fail(p, 400, "Bad Request", "more than one Host header");
         if (!host_valid(value, p->value_len))
             return fail(p, 400, "Bad Request", "the Host header is not a valid host[:port]");
     }
+    if (p->field_len == 6 && !p->expect && !strcasecmp(p->field, "expect"))
+        p->expect = value; /* the first, as request_header() finds it */
     p->field = p->value = NULL;
     p->field_len = p->value_len = 0;
     return 0;
@@ -241,7 +244,7 @@ static int on_headers_complete(llhttp_t *ll)
         return fail(p, 413, "Content Too Large", "the body exceeds %zu bytes",
                     p->limits->max_body_bytes);
     p->expected_body = (ll->flags & F_CONTENT_LENGTH) ? (size_t)ll->content_length : 0;
-    const char *expect = request_header(req, "expect");
+    const char *expect = p->expect;
     if (expect) {
         if (strcasecmp(expect, "100-continue"))
             return fail(p, 417, "Expectation Failed", "only 100-continue is supported");
@@ -317,6 +320,7 @@ static void reset_message(struct http_parser *p, struct request *req)
     p->field_len = p->value_len = p->url_len = p->body_ext_bytes = 0;
     p->msg_bytes_before = 0;
     p->host_count = 0;
+    p->expect = NULL;
     p->expected_body = 0;
     p->in_message = p->headers_done = p->uri_too_long = false;
 }

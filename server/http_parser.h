@@ -37,6 +37,7 @@ struct http_parser {
     const char *buf;         /* start of the buffer given to the current feed */
     char prev_last;          /* last byte of the previous buffer */
     unsigned host_count;
+    const char *expect; /* the first Expect header's value, or NULL */
     bool in_message, headers_done, uri_too_long;
 
     int error_status; /* 400, 408, 413, 414, 417, 431, 501, 505 */
