@@ -513,15 +513,6 @@ unsigned sse_hub_subscriber_count(const struct sse_hub *hub)
     return hub->st.subscribers;
 }
 
-void sse_hub_skip(struct sse_hub *hub)
-{
-    sse_hub_flush(hub); /* what was published before keeps its place */
-    hub->ring_count = 0;
-    hub->origin[0] = '\0';
-    hub->st.last_id++;
-    hub_trim(hub);
-}
-
 bool sse_hub_subscribe(struct sse_hub *hub, struct request *req)
 {
     if (hub->closed) {

@@ -96,10 +96,6 @@ void sse_hub_publish_id(struct sse_hub *hub, const char *event, json_t *data, ui
  * what the ring has even when none of its events is as old. Forgotten once
  * an event leaves the ring. */
 void sse_hub_set_origin(struct sse_hub *hub, const char *id);
-/* An event happened that nobody is subscribed to hear, and the publisher
- * skipped building it: consumes an id and forgets the ring, so a client that
- * resumes later gets "resync" instead of silently missing the event. */
-void sse_hub_skip(struct sse_hub *hub);
 /* Sends what is queued now instead of at the end of the window. */
 void sse_hub_flush(struct sse_hub *hub);
 /* Shutdown: publishes a final event (if name is non-NULL, data stolen),
