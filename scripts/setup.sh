@@ -19,7 +19,7 @@ if [ "$profile" = test ]; then
     packages+=(curl wrk procps chromium fonts-dejavu-core prometheus
                podman runc debootstrap uidmap clang libclang-rt-14-dev slowhttptest zzuf
                valgrind nginx-light libnginx-mod-http-echo linux-perf util-linux iproute2 redis-server
-               haproxy gnuplot-nox httperf gcovr jq)
+               haproxy gnuplot-nox httperf gcovr jq python3-yaml)
     command -v npm >/dev/null || packages+=(npm)
 fi
 
