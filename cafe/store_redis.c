@@ -194,6 +194,9 @@ static void track(struct redis_store *rs, struct order *o)
     order_ref(o);
     list_init(&t->syncs);
     list_push_back(&rs->tracked, &t->node);
+    struct tracked **b = &rs->by_id[o->id % TRACKED_BUCKETS];
+    t->same_hash = *b;
+    *b = t;
     rs->ntracked++;
     o->store_state = t;
 }
@@ -205,6 +208,11 @@ static void untrack(struct redis_store *rs, struct tracked *t, enum store_result
         rs->ndirty--;
     }
     list_remove(&t->node);
+    for (struct tracked **p = &rs->by_id[t->order->id % TRACKED_BUCKETS]; *p; p = &(*p)->same_hash)
+        if (*p == t) {
+            *p = t->same_hash;
+            break;
+        }
     rs->ntracked--;
     t->order->store_state = NULL;
     syncs_answer(&t->syncs, r);
@@ -516,15 +524,9 @@ static void rs_get(struct order_store *s, uint64_t id, store_order_fn done, void
 static struct order *rs_local(struct order_store *s, uint64_t id)
 {
     struct redis_store *rs = redis_store_of(s);
-    struct list *pos, *tmp;
-    /* A scan of what this replica brews or still writes: bounded by
-     * max_brews, and only a DELETE asks. */
-    list_for_each_safe(pos, tmp, &rs->tracked)
-    {
-        struct tracked *t = container_of(pos, struct tracked, node);
+    for (struct tracked *t = rs->by_id[id % TRACKED_BUCKETS]; t; t = t->same_hash)
         if (t->order->id == id)
             return t->order;
-    }
     return NULL;
 }
 
