@@ -8,6 +8,7 @@
 #   DUR=5 CONNS="1000 5000" bench/orders_vs_nginx.sh
 #   BASELINE_BIN=/path/to/main/cafe-server bench/orders_vs_nginx.sh   # "no slower than today"
 #   PERF=1 bench/orders_vs_nginx.sh   # also perf record -g a cafe run at the largest CONNS
+#   CAFE_ARGS="--max-orders 100" CONNS=5000 bench/orders_vs_nginx.sh   # memory without the book's entries
 #
 # Fair by construction:
 #   - each server on core SERVER_CPU (0), wrk -t1 on core LOAD_CPU (1);
@@ -146,7 +147,8 @@ profile() {
 start_pair() {
     CAFE_SERVER_BIN=$1
     CAFE_SERVER_CPU=$SERVER_CPU
-    cafe_start --time-scale 0.02 --access-log=off
+    # shellcheck disable=SC2086 # CAFE_ARGS: more flags, split on spaces
+    cafe_start --time-scale 0.02 --access-log=off ${CAFE_ARGS:-}
     local body
     body=$(curl -fsS -X POST -H 'Content-Type: application/json' -d '{"item":"latte"}' \
         "$CAFE_URL/async/order")
@@ -204,7 +206,8 @@ done
 for b in "${bins[@]}"; do
     CAFE_SERVER_BIN=$([ "$b" = cafe ] && echo "$BIN" || echo "$BASELINE_BIN")
     CAFE_SERVER_CPU=$SERVER_CPU
-    cafe_start --time-scale 0.02 --access-log=off
+    # shellcheck disable=SC2086 # CAFE_ARGS: more flags, split on spaces
+    cafe_start --time-scale 0.02 --access-log=off ${CAFE_ARGS:-}
     measure "$b" thread "$CAFE_URL/thread/order" "$THREAD_CONNS" \
         "$(awk -v c="$THREAD_CONNS" -v t="$BREW_S" 'BEGIN {print c / t}')" "$CAFE_PID"
     GOAL[$b-thread]="$LAST_PCT $LAST_PER_CPU"
