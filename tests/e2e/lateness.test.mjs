@@ -102,8 +102,9 @@ test('an async avocado behind another order\'s waits for the loop, and says whos
     assert.equal(avocado.waited_for, 'loop');
     assert.equal(avocado.held_by, `async hands-on #${first} peel_avocado`);
     // its timers were armed only once the first avocado let go of the loop:
-    // every step of it was held up by the same 2 recipe s, counted once
-    assert.ok(o.queued_ms.loop >= 2 * U - 20 && o.queued_ms.loop <= avocado.late_ms + 20,
+    // every step of it was held up by the same 2 recipe s, counted once (a
+    // loaded machine may add some lateness of its own; twice would be 4)
+    assert.ok(o.queued_ms.loop >= 2 * U - 20 && o.queued_ms.loop <= avocado.late_ms + U,
       `held up ${o.queued_ms.loop} ms in all, the avocado ${avocado.late_ms}`);
     for (const n of ['cook_pasta', 'heat_meatloaf']) assert.equal(step(o, n).held_by, avocado.held_by, n);
     assert.match(o.late, new RegExp(`late: the loop was running async hands-on #${first} peel_avocado$`));

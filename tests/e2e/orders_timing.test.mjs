@@ -23,6 +23,15 @@ async function timed(fn) {
   return { r, ms: performance.now() - t0 };
 }
 
+// The faster of two runs: a loaded machine only ever adds time (one late
+// wake-up made a thread drip 258 ms against a sync one's 307), so the
+// better run is the one that tells what the mode does.
+async function best(fn) {
+  const a = await timed(fn);
+  const b = await timed(fn);
+  return a.ms <= b.ms ? a : b;
+}
+
 function near(ms, ideal, what) {
   assert.ok(ms >= ideal * 0.97, `${what}: ${ms.toFixed(0)} ms is below the ideal ${ideal} ms`);
   assert.ok(ms <= ideal * 1.25 + SLACK, `${what}: ${ms.toFixed(0)} ms is far above the ideal ${ideal} ms`);
@@ -40,7 +49,7 @@ function fasterThan(fastMs, slowMs, fastIdeal, slowIdeal, what) {
 }
 
 test('two customers: coffees brew together in async (~5), one after another in sync (~10)', async () => {
-  const two = (mode) => timed(() => Promise.all([order(mode, 'latte'), order(mode, 'cappuccino')]));
+  const two = (mode) => best(() => Promise.all([order(mode, 'latte'), order(mode, 'cappuccino')]));
   const a = await two('async');
   const s = await two('sync');
   const t = await two('thread');
@@ -56,7 +65,7 @@ test('two customers: coffees brew together in async (~5), one after another in s
 test('pourover: 4 async/thread, 6 sync (its hands-on brew waits for both waits)', async () => {
   const took = {};
   for (const [mode, ideal] of [['async', 4], ['thread', 4], ['sync', 6]]) {
-    const { r, ms } = await timed(() => order(mode, 'pourover'));
+    const { r, ms } = await best(() => order(mode, 'pourover'));
     took[mode] = ms;
     assert.equal(r.status, 201);
     near(ms, ideal * U, `pourover ${mode}`);
@@ -75,9 +84,12 @@ test('drip: 4 async, 6 sync (all waiting steps): told apart by their ratio', asy
   // sync); 1.25 x 4 + slack admitted that.
   const took = {};
   for (const [mode, ideal] of [['async', 4], ['thread', 4], ['sync', 6]]) {
-    const { r, ms } = await timed(() => order(mode, 'drip'));
+    const { r, ms } = await best(() => order(mode, 'drip'));
     assert.equal(r.status, 201);
     near(ms, ideal * U, `drip ${mode}`);
+    const [boil, grind] = r.json.steps;
+    if (mode === 'sync') assert.ok(grind.start_ms >= boil.end_ms, 'sync runs one step at a time');
+    else assert.ok(grind.start_ms < U, `${mode}: grinding starts with boiling`);
     took[mode] = ms;
   }
   fasterThan(took.async, took.sync, 4, 6, 'drip async vs sync');
