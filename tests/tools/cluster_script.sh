@@ -17,9 +17,13 @@ cafe_need redis-server redis-cli haproxy curl node
 
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 # The script takes a range: LB, LB+1..LB+3 for the replicas, LB+324 for
-# HAProxy's stats. Find a base where all of them are free.
+# HAProxy's stats. Find a base where all of them are free, below the
+# kernel's ephemeral range (ip_local_port_range, 32768 up by default), where
+# the other tests' servers on port 0 and every client's local port are drawn
+# from: a fixed range there was taken between the check and the bind once.
+ephemeral=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
 for _ in $(seq 50); do
-    lb=$((20000 + RANDOM % 30000))
+    lb=$((20000 + RANDOM % (ephemeral - 20000 - 400)))
     busy=0
     for p in "$lb" $((lb + 1)) $((lb + 2)) $((lb + 3)) $((lb + 324)); do
         [ -z "$(ss -Htln "sport = :$p")" ] || busy=1
@@ -36,7 +40,10 @@ script=$!
 cafe_bg "$script"
 for _ in $(seq 300); do
     grep -q 'cluster: try' "$out" && break
-    kill -0 "$script" 2>/dev/null || { cat "$out" >&2; die "scripts/cluster.sh exited"; }
+    kill -0 "$script" 2>/dev/null || {
+        cat "$out" "$CAFE_TMP"/cluster/haproxy.log >&2 2>/dev/null
+        die "scripts/cluster.sh exited"
+    }
     sleep 0.1
 done
 grep -q 'cluster: try' "$out" || { cat "$out" >&2; die "scripts/cluster.sh did not come up"; }
