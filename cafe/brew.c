@@ -462,8 +462,12 @@ static void brew_run_sync(struct brew *b)
         uint64_t start = loop_timeline_enter(c->cfg.timeline);
         if (!start)
             start = clock_ns();
-        step_was(b, i, due, start, LATE_LOOP, due, start, 0, 0);
-        step_started(b, i, start);
+        /* A next step starts the instant the previous one ended: nothing
+         * else can run inside this callback, and reading the clock again
+         * would make it up to 1 ms "late" by rounding alone. */
+        uint64_t at = n ? due : start;
+        step_was(b, i, due, at, LATE_LOOP, due, at, 0, 0);
+        step_started(b, i, at);
         sleep_ns(step_ns(b->order, &it->steps[i]));
         due = clock_ns();
         step_done(b, i, due);

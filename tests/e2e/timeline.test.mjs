@@ -71,8 +71,12 @@ test('a sync rush: one block per step on the loop, labelled and as long as the s
     const total = sync.reduce((n, b) => n + b.dur_us, 0);
     const busy = tl.lanes[0].busy_us.reduce((n, v) => n + v, 0);
     assert.ok(busy >= total * 0.95, `busy ${busy} us over blocks of ${total} us`);
-    assert.ok(tl.lanes[0].busy_us.filter((v) => v >= 99000).length >= Math.floor(total / 100000) - 2,
-      'whole buckets of busy loop under the rush');
+    // a bucket holds at most its 100 ms; the rush fills nearly every bucket
+    // it spans (what falls between two steps or two orders is the loop's
+    // own turn: over 1 ms under a loaded sanitizer build, as CI once saw)
+    assert.ok(tl.lanes[0].busy_us.every((v) => v <= 100000), `no bucket over 100 ms: ${tl.lanes[0].busy_us}`);
+    assert.ok(tl.lanes[0].busy_us.filter((v) => v >= 90000).length >= Math.floor(total / 100000) - 2,
+      `whole buckets of busy loop under the rush: ${tl.lanes[0].busy_us.filter((v) => v > 0)}`);
     // the stream: each of these blocks once, in some timeline batch (and
     // not again in the batch after)
     const batches = () => sub.events.filter((e) => e.event === 'timeline');
