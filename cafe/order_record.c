@@ -261,7 +261,7 @@ static int decode_steps(struct decoder *d, struct order *o)
 static int decode_order(struct decoder *d, const struct menu *m, struct order *o)
 {
     long long id, accepted, timed_out = 0;
-    int mode, status;
+    int mode = 0, status = 0; /* -O3 cannot see decode_enum set them */
     if (!parse_int(d->value[F_ID], d->len[F_ID], 1, INT64_MAX, &id))
         return fail(d, "field id: not an order id");
     o->id = (uint64_t)id;
