@@ -132,17 +132,18 @@ static void *barista_main(void *arg)
         j->ended_ns = clock_ns();
         j->state = finished ? JOB_FINISHED : JOB_IN_HANDS;
         p->busy--;
-        /* What the lane records, copied: once told, the job is the loop's. */
-        struct loop_timeline *tl = p->timeline;
-        struct timeline_label label = j->label;
-        uint64_t start = j->started_ns, end = j->ended_ns;
-        uint8_t tag = j->tag;
-        tell_loop(p, j, NEWS_DONE);
-        if (tl) { /* the lane has a lock of its own: the pool's is not held */
+        /* On the lane before the loop hears of it, so whoever learns the
+         * step is done finds its block (the lane has a lock of its own: the
+         * pool's is not held). Until told, the job is still the barista's. */
+        if (p->timeline) {
+            struct timeline_label label = j->label;
+            uint64_t start = j->started_ns, end = j->ended_ns;
+            uint8_t tag = j->tag;
             pthread_mutex_unlock(&p->lock);
-            loop_timeline_record(tl, me->number, start, end, tag, &label);
+            loop_timeline_record(p->timeline, me->number, start, end, tag, &label);
             pthread_mutex_lock(&p->lock);
         }
+        tell_loop(p, j, NEWS_DONE);
     }
     pthread_mutex_unlock(&p->lock);
     return NULL;
