@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -206,17 +207,32 @@ static void paused_redis_never_blocks_the_loop(void **state)
 }
 
 /* DEBUG SLEEP on another connection, from a child process (a blocking call
- * there holds nobody's loop). */
+ * there holds nobody's loop). Returns once the command is on the wire: Redis,
+ * idle, takes it at once (a fixed pause after fork() raced a loaded machine,
+ * where the child had not even connected yet). */
 static pid_t debug_sleep(const char *seconds)
 {
+    int sent[2];
+    assert_int_equal(pipe(sent), 0);
     pid_t pid = fork();
     if (pid == 0) {
-        redisReply *r = redis_server_command(&redis, "DEBUG SLEEP %s", seconds);
-        if (r)
+        redisContext *c = redis_server_client(&redis);
+        int done = 0;
+        if (c && redisAppendCommand(c, "DEBUG SLEEP %s", seconds) == REDIS_OK)
+            while (!done && redisBufferWrite(c, &done) == REDIS_OK)
+                ;
+        if (write(sent[1], "x", 1) != 1)
+            _exit(1);
+        redisReply *r = NULL;
+        if (done && redisGetReply(c, (void **)&r) == REDIS_OK)
             freeReplyObject(r);
         _exit(0);
     }
-    redis_sleep_ms(50); /* it has begun */
+    close(sent[1]);
+    char x;
+    assert_int_equal(read(sent[0], &x, 1), 1);
+    close(sent[0]);
+    redis_sleep_ms(20); /* it has begun */
     return pid;
 }
 
