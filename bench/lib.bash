@@ -77,13 +77,16 @@ bench_to_ms()
 # bench_field NAME LINE: the value of NAME=... in bench/wrk/order.lua's RESULT line.
 bench_field() { sed -n "s/.*[[:space:]]$1=\([^[:space:]]*\).*/\1/p" <<<"$2"; }
 
-# bench_free_port: a TCP port nothing listens on.
+# bench_free_port: a TCP port nothing listens on, below the kernel's
+# ephemeral range (where every client's local port comes from: a port there
+# may be some connection's own, and bind() fails with EADDRINUSE).
 bench_free_port()
 {
-    local p
+    local p lo
+    read -r lo _ </proc/sys/net/ipv4/ip_local_port_range
     for _ in $(seq 50); do
-        p=$((20000 + RANDOM % 40000))
-        if [ -z "$(ss -Htln "sport = :$p")" ]; then
+        p=$((10000 + RANDOM % (lo - 10000)))
+        if [ -z "$(ss -Htan "sport = :$p")" ]; then
             echo "$p"
             return
         fi

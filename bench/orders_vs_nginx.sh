@@ -8,6 +8,7 @@
 #   DUR=5 CONNS="1000 5000" bench/orders_vs_nginx.sh
 #   BASELINE_BIN=/path/to/main/cafe-server bench/orders_vs_nginx.sh   # "no slower than today"
 #   PERF=1 bench/orders_vs_nginx.sh   # also perf record -g a cafe run at the largest CONNS
+#   SYSCALLS=1 bench/orders_vs_nginx.sh   # also syscalls per answered request, cafe and nginx
 #   CAFE_ARGS="--max-orders 100" CONNS=5000 bench/orders_vs_nginx.sh   # memory without the book's entries
 #
 # Fair by construction:
@@ -42,6 +43,7 @@ THREAD_CONNS=${THREAD_CONNS:-1000} # thread mode waits on timers too: ideal c / 
 SYNC_CONNS=${SYNC_CONNS:-10}       # sync mode holds the loop per brew: ideal 10/s whatever c
 BASELINE_BIN=${BASELINE_BIN:-}
 PERF=${PERF:-0}
+SYSCALLS=${SYSCALLS:-0}
 ECHO_MODULE=${ECHO_MODULE:-/usr/lib/nginx/modules/ngx_http_echo_module.so}
 OUT=bench/results/orders_vs_nginx
 LUA=bench/wrk/order.lua
@@ -49,7 +51,7 @@ BREW_S=0.1
 
 bench_need wrk taskset curl ss "$BENCH_NGINX"
 [ -f "$ECHO_MODULE" ] || { echo "orders_vs_nginx: no $ECHO_MODULE (apt-get install libnginx-mod-http-echo)" >&2; exit 2; }
-[ "$PERF" = 0 ] || bench_need perf
+[ "$PERF" = 0 ] && [ "$SYSCALLS" = 0 ] || bench_need perf
 bench_server_bin "$BIN"
 BIN=$CAFE_SERVER_BIN
 max_c=$(printf '%s\n' "${CONNS[@]}" "$THREAD_CONNS" | sort -n | tail -1)
@@ -142,6 +144,29 @@ profile() {
     echo "profile: $data (top symbols in ${data%.data}.txt)" | tee -a "$REPORT"
 }
 
+# syscalls NAME URL CONNS PID...: one more run of the same shape under perf
+# stat, counting every system call the server processes enter; prints the
+# busiest per answered request (not a figure of the report: the tracepoints
+# take their share of the CPU).
+syscalls() {
+    local name=$1 url=$2 conns=$3
+    shift 3
+    local out=$tmp/syscalls-$name.csv pids r reqs
+    pids=$(IFS=,; echo "$*")
+    taskset -c "$LOAD_CPU" perf stat -x, -e 'syscalls:sys_enter_*' -p "$pids" -o "$out" \
+        -- sleep "$DUR" &
+    local perf_pid=$!
+    r=$(wrk_orders "$url" "$conns" "$DUR" "$tmp/wrk-syscalls.txt") || exit 1
+    wait "$perf_pid" || true
+    reqs=$(bench_field requests "$r")
+    awk -F, -v n="$name" -v c="$conns" -v reqs="$reqs" '$1 ~ /^[0-9]+$/ && $1 > 0 {
+        sub("syscalls:sys_enter_", "", $3); total += $1; count[$3] = $1 }
+        END {
+            printf "syscalls %s at %d connections: %.2f per answered request (%d requests):", n, c, total / reqs, reqs
+            for (k in count) if (count[k] / reqs >= 0.01) printf " %s %.2f", k, count[k] / reqs
+            printf "\n" }' "$out" | tee -a "$REPORT"
+}
+
 # start_pair BIN: a fresh cafe-server (CAFE_PID, CAFE_URL) and nginx echoing
 # its response body after 100 ms (NGINX_URL).
 start_pair() {
@@ -199,6 +224,10 @@ for c in "${CONNS[@]}"; do
             GOAL[nginx-$c]="$LAST_PCT $LAST_P99 $LAST_PER_CPU $LAST_KIB"
             [ "$PERF" = 0 ] || [ "$c" != "${CONNS[-1]}" ] ||
                 profile cafe "$CAFE_URL/async/order" "$c" "$CAFE_PID"
+            if [ "$SYSCALLS" != 0 ] && [ "$c" = "${CONNS[-1]}" ]; then
+                syscalls cafe "$CAFE_URL/async/order" "$c" "$CAFE_PID"
+                syscalls nginx "$NGINX_URL" "$c" "${BENCH_NGINX_PIDS[@]}"
+            fi
         fi
         stop_pair
     done

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
+#include <event2/event_struct.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -22,32 +23,78 @@
 
 struct sock {
     evutil_socket_t fd;
-    struct evbuffer *in, *out;
-    struct event *rev, *wev, *deadline;
+    bool reading;  /* the owner takes input */
+    bool readable; /* the kernel may hold unread input: an edge came, no short read since */
+    bool fin;      /* the peer's FIN has arrived (EPOLLRDHUP): a short read is not the end */
+    bool writing;  /* output waits for the kernel (it said EAGAIN): the next EV_WRITE edge */
+    bool eof, closed;
+    int error;              /* a write failed: on_error reports it from the loop */
+    struct evbuffer *in;    /* input the owner left, kept between reads; NULL: none */
+    struct evbuffer *out;   /* output the kernel has not taken */
+    struct event *wtimeout; /* the write timeout, made at the first EAGAIN */
     const struct timeval *write_timeout;
     const struct sock_handlers *h;
     void *arg;
-    int error;    /* a write failed: on_error reports it from the write event */
-    bool reading; /* rev is armed */
-    bool writing; /* wev is armed: the kernel is full, output waits for it */
-    bool eof, closed;
+    struct event io;       /* EV_READ | EV_WRITE | EV_CLOSED, edge-triggered: added once */
+    struct event deadline; /* the owner's one deadline */
 };
 
-static void on_readable(evutil_socket_t fd, short what, void *arg)
+/* One read at a time on the loop thread: every socket reads into the same
+ * buffer, and only bytes its owner leaves are copied to its own input (as
+ * nginx and h2o keep no read buffer for a connection that waits). While a
+ * read is being delivered the socket's input is `delivering`, which holds a
+ * reference to the scratch bytes; `none` is the empty input of a socket that
+ * keeps nothing. Both are made at the first read and live as long as the
+ * process. */
+static char scratch[READ_CHUNK];
+static struct evbuffer *delivering, *none;
+
+static struct evbuffer *shared_buffers(void)
 {
-    struct sock *s = arg;
-    struct evbuffer_iovec v;
-    if (evbuffer_reserve_space(s->in, READ_CHUNK, &v, 1) < 1) {
-        sock_set_reading(s, false);
-        s->h->on_error(s, s->arg, ENOMEM);
-        return;
+    if (!none && (!(none = evbuffer_new()) || !(delivering = evbuffer_new())))
+        abort(); /* out of memory, as xmalloc */
+    return none;
+}
+
+static void read_later(struct sock *s)
+{
+    /* From the loop, never under the owner's call: a callback of its own. */
+    event_active(&s->io, EV_READ, 0);
+}
+
+/* What the owner left of a delivered read is copied out of the scratch
+ * buffer: the next socket's read reuses it. */
+static void keep_leftover(struct sock *s)
+{
+    size_t left = evbuffer_get_length(delivering);
+    s->in = NULL;
+    if (left) {
+        struct evbuffer_iovec v;
+        evbuffer_peek(delivering, -1, NULL, &v, 1); /* one chain: the reference */
+        s->in = evbuffer_new();
+        if (!s->in || evbuffer_add(s->in, v.iov_base, v.iov_len) < 0)
+            abort(); /* out of memory, as xmalloc */
     }
-    ssize_t n = recv(fd, v.iov_base, v.iov_len, 0);
+    evbuffer_drain(delivering, left);
+}
+
+static void do_read(struct sock *s)
+{
+    shared_buffers();
+    if (s->in && evbuffer_get_length(s->in) == 0) { /* all used up since: let it go */
+        evbuffer_free(s->in);
+        s->in = NULL;
+    }
+    ssize_t n = recv(s->fd, scratch, sizeof(scratch), 0);
     if (n <= 0) {
-        evbuffer_commit_space(s->in, NULL, 0);
-        if (n < 0 && RETRIABLE(errno))
-            return;
         int err = n < 0 ? errno : 0;
+        if (n < 0 && RETRIABLE(err)) {
+            s->readable = err == EINTR;
+            if (s->readable)
+                read_later(s);
+            return;
+        }
+        s->readable = false;
         sock_set_reading(s, false); /* at EOF the descriptor stays readable */
         if (err) {
             s->h->on_error(s, s->arg, err);
@@ -57,55 +104,92 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
         }
         return;
     }
-    v.iov_len = (size_t)n;
-    evbuffer_commit_space(s->in, &v, 1);
-    s->h->on_read(s, s->arg);
+    /* A short read took all there was: more raises another edge. Not so
+     * for a FIN that came with the bytes: the next read returns 0. */
+    s->readable = (size_t)n == sizeof(scratch) || s->fin;
+    if (s->in) { /* after bytes the owner left: appended, in order */
+        if (evbuffer_add(s->in, scratch, (size_t)n) < 0)
+            abort();
+        s->h->on_read(s, s->arg);
+    } else {
+        evbuffer_add_reference(delivering, scratch, (size_t)n, NULL, NULL);
+        s->in = delivering;
+        s->h->on_read(s, s->arg);
+        keep_leftover(s);
+    }
+    if (s->readable && s->reading) /* as level-triggered polling would: on a later callback */
+        read_later(s);
 }
 
+static void on_write_timeout(evutil_socket_t fd, short what, void *arg);
+
 /* Writes until the output is empty or the kernel pushes back; false when the
- * peer is gone (errno in s->error). */
+ * peer is gone (errno in s->error). While output waits, the write timeout
+ * runs from the last byte the kernel took. */
 static bool write_out(struct sock *s)
 {
+    bool moved = false;
     while (evbuffer_get_length(s->out) > 0) {
         int n = evbuffer_write(s->out, s->fd);
-        if (n > 0)
+        if (n > 0) {
+            moved = true;
             continue;
+        }
         if (n < 0 && !RETRIABLE(errno)) {
             s->error = errno;
             return false;
         }
         break;
     }
+    bool want = evbuffer_get_length(s->out) > 0;
+    if (want && s->write_timeout && (moved || !s->writing)) {
+        if (!s->wtimeout)
+            s->wtimeout = evtimer_new(event_get_base(&s->io), on_write_timeout, s);
+        event_add(s->wtimeout, s->write_timeout);
+    } else if (!want && s->writing && s->wtimeout) {
+        event_del(s->wtimeout);
+    }
+    s->writing = want;
     return true;
 }
 
-/* Arms the write event exactly while output waits for the kernel. */
-static void watch_writable(struct sock *s)
+static void fail_write(struct sock *s)
 {
-    bool want = evbuffer_get_length(s->out) > 0;
-    if (want == s->writing)
-        return;
-    s->writing = want;
-    if (want) /* persistent: the timeout restarts whenever a write progresses */
-        event_add(s->wev, s->write_timeout);
-    else
-        event_del(s->wev);
-}
-
-static void on_writable(evutil_socket_t fd, short what, void *arg)
-{
-    struct sock *s = arg;
-    if (!s->error && (what & EV_TIMEOUT))
-        s->error = ETIMEDOUT;
-    if (!s->error && write_out(s)) {
-        watch_writable(s);
-        s->h->on_drain(s, s->arg);
-        return;
-    }
-    event_del(s->wev);
     s->writing = false;
+    if (s->wtimeout)
+        event_del(s->wtimeout);
     sock_set_reading(s, false);
     s->h->on_error(s, s->arg, s->error);
+}
+
+static void on_io(evutil_socket_t fd, short what, void *arg)
+{
+    struct sock *s = arg;
+    if (s->closed)
+        return;
+    if ((what & EV_WRITE) && (s->writing || s->error)) {
+        if (s->error || !write_out(s)) {
+            fail_write(s);
+            return;
+        }
+        s->h->on_drain(s, s->arg);
+        if (s->closed)
+            return;
+    }
+    if (what & EV_CLOSED)
+        s->fin = true;
+    if (what & (EV_READ | EV_CLOSED)) {
+        s->readable = true;
+        if (s->reading)
+            do_read(s);
+    }
+}
+
+static void on_write_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    struct sock *s = arg;
+    s->error = ETIMEDOUT;
+    fail_write(s);
 }
 
 static void on_deadline(evutil_socket_t fd, short what, void *arg)
@@ -124,17 +208,18 @@ struct sock *sock_new(struct event_base *base, evutil_socket_t fd, const struct 
     s->h = h;
     s->arg = arg;
     s->write_timeout = write_timeout;
-    s->in = evbuffer_new();
     s->out = evbuffer_new();
-    s->rev = event_new(base, fd, EV_READ | EV_PERSIST, on_readable, s);
-    s->wev = event_new(base, fd, EV_WRITE | EV_PERSIST, on_writable, s);
-    s->deadline = evtimer_new(base, on_deadline, s);
+    /* Registered once (one epoll_ctl for the connection's life): reading
+     * and writing are our own flags, the edges say when to look again. */
+    event_assign(&s->io, base, fd, EV_READ | EV_WRITE | EV_CLOSED | EV_ET | EV_PERSIST, on_io, s);
+    evtimer_assign(&s->deadline, base, on_deadline, s);
+    event_add(&s->io, NULL);
     return s;
 }
 
 struct evbuffer *sock_input(struct sock *s)
 {
-    return s->in;
+    return s->in ? s->in : shared_buffers();
 }
 
 struct evbuffer *sock_output(struct sock *s)
@@ -145,23 +230,15 @@ struct evbuffer *sock_output(struct sock *s)
 void sock_set_reading(struct sock *s, bool on)
 {
     on = on && !s->eof && !s->closed;
-    if (on == s->reading)
-        return;
+    if (on && !s->reading && s->readable) /* an edge came while reading was off */
+        read_later(s);
     s->reading = on;
-    if (on)
-        event_add(s->rev, NULL);
-    else
-        event_del(s->rev);
 }
 
 size_t sock_flush(struct sock *s)
 {
-    if (!s->closed && !s->error && !s->writing) {
-        if (write_out(s))
-            watch_writable(s);
-        else /* reported from the write event, never under the caller */
-            event_active(s->wev, EV_WRITE, 0);
-    }
+    if (!s->closed && !s->error && !s->writing && !write_out(s))
+        event_active(&s->io, EV_WRITE, 0); /* reported from the loop, never under the caller */
     return evbuffer_get_length(s->out);
 }
 
@@ -179,7 +256,7 @@ void sock_shutdown(struct sock *s)
 void sock_set_deadline(struct sock *s, const struct timeval *tv)
 {
     if (!s->closed)
-        event_add(s->deadline, tv);
+        event_add(&s->deadline, tv);
 }
 
 const struct timeval *sock_timeout(struct event_base *base, unsigned ms)
@@ -194,9 +271,10 @@ void sock_close(struct sock *s)
     if (s->closed)
         return;
     s->closed = true;
-    event_del(s->rev);
-    event_del(s->wev);
-    event_del(s->deadline);
+    event_del(&s->io);
+    event_del(&s->deadline);
+    if (s->wtimeout)
+        event_del(s->wtimeout);
     s->reading = s->writing = false;
     evutil_closesocket(s->fd);
     s->fd = -1;
@@ -205,10 +283,10 @@ void sock_close(struct sock *s)
 void sock_free(struct sock *s)
 {
     sock_close(s);
-    event_free(s->rev);
-    event_free(s->wev);
-    event_free(s->deadline);
-    evbuffer_free(s->in);
+    if (s->wtimeout)
+        event_free(s->wtimeout);
+    if (s->in && s->in != delivering)
+        evbuffer_free(s->in);
     evbuffer_free(s->out);
     free(s);
 }

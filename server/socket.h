@@ -4,11 +4,16 @@
 /* A non-blocking stream socket on the event loop: it moves bytes and knows
  * nothing of what they mean (h2o's lib/common/socket.c under lib/http1.c).
  *
- * Reads go straight into reserved space of the input buffer (one recv per
- * readable event, no FIONREAD). The owner appends to the output buffer and
- * calls sock_flush(), which writes at once; only when the kernel pushes back
- * (EAGAIN) is the write event armed, with the write timeout. A keep-alive
- * request therefore costs one recv and one writev.
+ * One edge-triggered event per socket, added once (no epoll_ctl per
+ * request): reading and writing are flags of ours, the edges say when to
+ * look again. Every socket reads into one buffer shared by the loop (one
+ * recv per edge, no FIONREAD); the owner sees it as sock_input() and only
+ * what it leaves there is copied into memory of the socket's own, so a
+ * connection that waits holds no read buffer (nginx, h2o). The owner
+ * appends to the output buffer and calls sock_flush(), which writes at once;
+ * only when the kernel pushes back (EAGAIN) does the socket wait for the
+ * write edge, with the write timeout. A keep-alive request therefore costs
+ * one recv and one writev.
  *
  * Callbacks never run inside a call the owner makes: a write error found by
  * sock_flush() is reported by on_error on a later loop turn, so a caller in
@@ -48,6 +53,8 @@ struct sock_handlers {
  * cuts a peer that accepts no byte of waiting output for that long. */
 struct sock *sock_new(struct event_base *base, evutil_socket_t fd, const struct sock_handlers *h,
                       void *arg, const struct timeval *write_timeout);
+/* The input: the owner reads and drains it, never adds to it. Valid until
+ * the owner returns to the loop (look it up again each time). */
 struct evbuffer *sock_input(struct sock *s);
 struct evbuffer *sock_output(struct sock *s);
 /* Turns reading on or off (cheap when unchanged; off for good after EOF). */

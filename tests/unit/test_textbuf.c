@@ -23,8 +23,21 @@ static const char *text(struct textbuf *t, char *buf)
  * largest value cut. */
 static void numbers_as_printf_writes_them(void **state)
 {
-    const unsigned long long values[] = {
-        0, 7, 10, 99, 100, 999, 1000, 65535, 4294967296ull, 18446744073709551615ull};
+    const unsigned long long values[] = {0,
+                                         7,
+                                         9,
+                                         10,
+                                         11,
+                                         99,
+                                         100,
+                                         101,
+                                         999,
+                                         1000,
+                                         12345,
+                                         65535,
+                                         4294967296ull,
+                                         1764750000123ull, /* a unix ms */
+                                         18446744073709551615ull};
     for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
         for (unsigned width = 0; width <= 4; width++) {
             char buf[64], want[64];
