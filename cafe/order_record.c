@@ -102,6 +102,7 @@ void order_record_encode(const struct order *o, struct order_record *r)
     if (o->customer)
         put_str(&e, F_CUSTOMER, o->customer);
     put_str(&e, F_MODE, brew_mode_name(o->mode));
+    r->mutable_from = r->n; /* the rest change with the brew (accepted: once it is stored) */
     put_str(&e, F_STATUS, order_status_name(o->status));
     put_str(&e, F_TIMED_OUT, o->timed_out ? "1" : "0");
     if (o->reason)
@@ -114,6 +115,24 @@ void order_record_encode(const struct order *o, struct order_record *r)
         scratch_printf(&e, "%s%c%lld:%lld", i ? "," : "", step_letters[o->steps[i].status],
                        (long long)o->steps[i].start_ms, (long long)o->steps[i].end_ms);
     put(&e, F_STEPS, r->scratch + start, e.used - start);
+}
+
+size_t order_record_packed_len(const struct order_record *r)
+{
+    size_t n = 0;
+    for (unsigned i = 0; i < 2 * r->n; i++)
+        n += r->len[i] + 1;
+    return n ? n - 1 : 0;
+}
+
+void order_record_pack(const struct order_record *r, char *buf)
+{
+    for (unsigned i = 0; i < 2 * r->n; i++) {
+        memcpy(buf, r->argv[i], r->len[i]);
+        buf += r->len[i];
+        if (i + 1 < 2 * r->n)
+            *buf++ = '\0';
+    }
 }
 
 /* --- decoding ------------------------------------------------------------ */
@@ -339,4 +358,34 @@ int order_record_decode(const struct menu *m, const char *const *argv, const siz
     }
     *out = o;
     return 0;
+}
+
+int order_record_decode_packed(const struct menu *m, const char *s, size_t n, struct order **out,
+                               char *err, size_t errlen)
+{
+    enum { MAX_PARTS = 128 }; /* field/value strings: more than any version's record */
+    const char *argv[MAX_PARTS];
+    size_t len[MAX_PARTS];
+    size_t parts = 0;
+    const char *end = s + n;
+    *out = NULL;
+    for (const char *p = s;; parts++) {
+        const char *nul = memchr(p, '\0', (size_t)(end - p));
+        if (parts == MAX_PARTS) {
+            snprintf(err, errlen, "packed record: more than %d parts", MAX_PARTS);
+            return -1;
+        }
+        argv[parts] = p;
+        len[parts] = (size_t)((nul ? nul : end) - p);
+        if (!nul) {
+            parts++;
+            break;
+        }
+        p = nul + 1;
+    }
+    if (parts % 2) {
+        snprintf(err, errlen, "packed record: %zu parts, not field/value pairs", parts);
+        return -1;
+    }
+    return order_record_decode(m, argv, len, parts / 2, out, err, errlen);
 }
