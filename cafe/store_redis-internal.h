@@ -106,7 +106,7 @@ struct redis_store {
     struct list creating; /* struct create_req: placed in this loop turn, not sent yet */
     unsigned ntracked, ndirty, nwriting;
     struct list flush_waiters; /* struct sync_waiter with order NULL */
-    struct event *flush_ev;    /* zero timeout: one flush per loop turn */
+    struct event *flush_ev;    /* made active: a flush at the end of the loop turn */
     struct event *lease_ev;    /* every lease_ms / 4 */
     uint64_t top_id;           /* the highest id this process was given */
 

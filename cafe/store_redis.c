@@ -282,11 +282,13 @@ static void check_flushed(struct redis_store *rs)
         syncs_answer(&rs->flush_waiters, STORE_OK);
 }
 
+/* Made active, not a zero timer: it runs after the callbacks this turn has
+ * queued already (every read and timer of the turn), in the same turn, so a
+ * placement does not wait a turn more for its call to leave. */
 static void schedule_flush(struct redis_store *rs)
 {
-    static const struct timeval now = {0, 0};
-    if (cmd_up(rs) && !evtimer_pending(rs->flush_ev, NULL))
-        evtimer_add(rs->flush_ev, &now);
+    if (cmd_up(rs))
+        event_active(rs->flush_ev, EV_TIMEOUT, 1); /* once, however often asked */
 }
 
 /* Puts t on the dirty list; false when the buffer is full while Redis is
