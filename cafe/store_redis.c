@@ -175,17 +175,33 @@ int cmd_send(struct redis_store *rs, struct redis_link *l, struct redis_req *rq)
 }
 
 /* The order's packed record (the stream entry's), then the count of the
- * pairs that follow and the pairs: all of them, or those a transition may
- * change. */
+ * pairs that follow and the pairs: all of them (a create), or those a
+ * transition may change -- timed_out and reason only with a final status
+ * (cafe/brew.c sets them with it). */
 static void cmd_record(struct redis_store *rs, const struct order *o, bool changed_only)
 {
     struct order_record r;
     order_record_encode(o, &r);
     order_record_pack(&r, cmd_arg_space(rs, order_record_packed_len(&r)));
-    unsigned from = changed_only ? r.mutable_from : 0;
-    cmd_u64(rs, r.n - from);
-    for (unsigned i = 2 * from; i < 2 * r.n; i++)
-        cmd_arg(rs, r.argv[i], r.len[i]);
+    if (!changed_only) {
+        cmd_u64(rs, r.n);
+        for (unsigned i = 0; i < 2 * r.n; i++)
+            cmd_arg(rs, r.argv[i], r.len[i]);
+        return;
+    }
+    bool final = order_status_final(o->status);
+    unsigned keep[ORDER_RECORD_FIELDS], n = 0;
+    for (unsigned i = r.mutable_from; i < r.n; i++) {
+        const char *name = r.argv[2 * i];
+        if (!final && (!strcmp(name, "timed_out") || !strcmp(name, "reason")))
+            continue;
+        keep[n++] = i;
+    }
+    cmd_u64(rs, n);
+    for (unsigned k = 0; k < n; k++) {
+        cmd_arg(rs, r.argv[2 * keep[k]], r.len[2 * keep[k]]);
+        cmd_arg(rs, r.argv[2 * keep[k] + 1], r.len[2 * keep[k] + 1]);
+    }
 }
 
 bool reply_is_noscript(const struct redisReply *reply)
@@ -511,9 +527,10 @@ static void on_written(struct redis_link *l, struct redisReply *reply, struct re
     bool whole = reply->type != REDIS_REPLY_ARRAY || reply->elements != b->n;
     for (unsigned k = 0; k < b->n; k++) {
         struct tracked *t = b->items[k].t;
+        const struct redisReply *r = whole ? reply : reply->element[k];
         t->writing = false;
         rs->nwriting--;
-        write_done(rs, t, whole ? reply : reply->element[k], !whole || k == 0);
+        write_done(rs, t, r, !whole || k == 0);
     }
     free(b);
     check_flushed(rs);
