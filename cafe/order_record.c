@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/json_writer.h"
+#include "base/textbuf.h"
 #include "base/xmalloc.h"
 #include "cafe/order_record.h"
 
@@ -42,6 +43,9 @@ static const char *const field_names[F_COUNT] = {[F_V] = "v",
                                                  [F_FINISHED] = "finished",
                                                  [F_STEPS] = "steps"};
 
+/* Their lengths (strlen per field per lookup was most of a decode). */
+static const unsigned char field_lens[F_COUNT] = {1, 2, 7, 4, 7, 8, 4, 6, 9, 6, 8, 7, 8, 5};
+
 /* Step statuses as one letter each, indexed by enum step_status. */
 static const char step_letters[] = "pqrdx";
 
@@ -56,7 +60,7 @@ static void put(struct encoder *e, enum field f, const char *value, size_t len)
 {
     struct order_record *r = e->r;
     r->argv[2 * r->n] = field_names[f];
-    r->len[2 * r->n] = strlen(field_names[f]);
+    r->len[2 * r->n] = field_lens[f];
     r->argv[2 * r->n + 1] = value;
     r->len[2 * r->n + 1] = len;
     r->n++;
@@ -67,25 +71,34 @@ static void put_str(struct encoder *e, enum field f, const char *value)
     put(e, f, value, strlen(value));
 }
 
-/* Formats into the scratch space and appends to the value being built there
- * (start: where it began). The scratch is sized for the largest order. */
-__attribute__((format(printf, 2, 3))) static void scratch_printf(struct encoder *e, const char *fmt,
-                                                                 ...)
+/* v in decimal at the end of the scratch space (no printf: an order is
+ * encoded on every write). */
+static void scratch_int(struct encoder *e, long long v)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    size_t room = sizeof(e->r->scratch) - e->used;
-    int n = vsnprintf(e->r->scratch + e->used, room, fmt, ap);
-    va_end(ap);
-    e->used += n < 0 ? 0 : (size_t)n < room ? (size_t)n : room - 1;
+    char digits[24];
+    struct textbuf t = TEXTBUF(digits);
+    if (v < 0)
+        TEXTBUF_PUT_LIT(&t, "-");
+    textbuf_put_uint(&t, v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v, 0);
+    size_t n = TEXTBUF_LEN(&t, digits);
+    if (n < sizeof(e->r->scratch) - e->used) {
+        memcpy(e->r->scratch + e->used, digits, n);
+        e->used += n;
+    }
+}
+
+static void scratch_char(struct encoder *e, char c)
+{
+    if (e->used + 1 < sizeof(e->r->scratch))
+        e->r->scratch[e->used++] = c;
 }
 
 static void put_int(struct encoder *e, enum field f, long long v)
 {
     size_t start = e->used;
-    scratch_printf(e, "%lld", v);
+    scratch_int(e, v);
     put(e, f, e->r->scratch + start, e->used - start);
-    e->used++; /* keep the NUL: the next value starts after it */
+    scratch_char(e, '\0'); /* each value ends with a NUL, as a string would */
 }
 
 void order_record_encode(const struct order *o, struct order_record *r)
@@ -102,6 +115,7 @@ void order_record_encode(const struct order *o, struct order_record *r)
     if (o->customer)
         put_str(&e, F_CUSTOMER, o->customer);
     put_str(&e, F_MODE, brew_mode_name(o->mode));
+    r->mutable_from = r->n; /* the rest change with the brew (accepted: once it is stored) */
     put_str(&e, F_STATUS, order_status_name(o->status));
     put_str(&e, F_TIMED_OUT, o->timed_out ? "1" : "0");
     if (o->reason)
@@ -110,10 +124,35 @@ void order_record_encode(const struct order *o, struct order_record *r)
     put_int(&e, F_STARTED, (long long)o->started_ms);
     put_int(&e, F_FINISHED, (long long)o->finished_ms);
     size_t start = e.used;
-    for (unsigned i = 0; i < o->item->nsteps; i++)
-        scratch_printf(&e, "%s%c%lld:%lld", i ? "," : "", step_letters[o->steps[i].status],
-                       (long long)o->steps[i].start_ms, (long long)o->steps[i].end_ms);
+    for (unsigned i = 0; i < o->item->nsteps; i++) {
+        if (i)
+            scratch_char(&e, ',');
+        scratch_char(&e, step_letters[o->steps[i].status]);
+        scratch_int(&e, (long long)o->steps[i].start_ms);
+        scratch_char(&e, ':');
+        scratch_int(&e, (long long)o->steps[i].end_ms);
+    }
+    if (e.used < sizeof(r->scratch))
+        r->scratch[e.used] = '\0';
     put(&e, F_STEPS, r->scratch + start, e.used - start);
+}
+
+size_t order_record_packed_len(const struct order_record *r)
+{
+    size_t n = 0;
+    for (unsigned i = 0; i < 2 * r->n; i++)
+        n += r->len[i] + 1;
+    return n ? n - 1 : 0;
+}
+
+void order_record_pack(const struct order_record *r, char *buf)
+{
+    for (unsigned i = 0; i < 2 * r->n; i++) {
+        memcpy(buf, r->argv[i], r->len[i]);
+        buf += r->len[i];
+        if (i + 1 < 2 * r->n)
+            *buf++ = '\0';
+    }
 }
 
 /* --- decoding ------------------------------------------------------------ */
@@ -182,18 +221,28 @@ static bool replica_char_ok(char ch)
     return ch > ' ' && ch < 0x7f;
 }
 
-static int field_index(const char *name, size_t n)
+static bool field_is(int f, const char *name, size_t n)
 {
+    return field_lens[f] == n && memcmp(field_names[f], name, n) == 0;
+}
+
+/* The field named name[0..n), trying first `next` (records come in the
+ * encoder's order). */
+static int field_index(const char *name, size_t n, int next)
+{
+    if (next < F_COUNT && field_is(next, name, n))
+        return next;
     for (int f = 0; f < F_COUNT; f++)
-        if (strlen(field_names[f]) == n && memcmp(field_names[f], name, n) == 0)
+        if (field_is(f, name, n))
             return f;
     return -1;
 }
 
 static int collect(struct decoder *d, const char *const *argv, const size_t *len, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        int f = field_index(argv[2 * i], len[2 * i]);
+    for (size_t i = 0, next = 0; i < n; i++) {
+        int f = field_index(argv[2 * i], len[2 * i], (int)next);
+        next = f < 0 ? next : (size_t)f + 1;
         if (f < 0)
             continue; /* another version's, or a stream entry's own */
         if (d->value[f])
@@ -339,4 +388,34 @@ int order_record_decode(const struct menu *m, const char *const *argv, const siz
     }
     *out = o;
     return 0;
+}
+
+int order_record_decode_packed(const struct menu *m, const char *s, size_t n, struct order **out,
+                               char *err, size_t errlen)
+{
+    enum { MAX_PARTS = 128 }; /* field/value strings: more than any version's record */
+    const char *argv[MAX_PARTS];
+    size_t len[MAX_PARTS];
+    size_t parts = 0;
+    const char *end = s + n;
+    *out = NULL;
+    for (const char *p = s;; parts++) {
+        const char *nul = memchr(p, '\0', (size_t)(end - p));
+        if (parts == MAX_PARTS) {
+            snprintf(err, errlen, "packed record: more than %d parts", MAX_PARTS);
+            return -1;
+        }
+        argv[parts] = p;
+        len[parts] = (size_t)((nul ? nul : end) - p);
+        if (!nul) {
+            parts++;
+            break;
+        }
+        p = nul + 1;
+    }
+    if (parts % 2) {
+        snprintf(err, errlen, "packed record: %zu parts, not field/value pairs", parts);
+        return -1;
+    }
+    return order_record_decode(m, argv, len, parts / 2, out, err, errlen);
 }

@@ -29,6 +29,7 @@
 
 struct order_record {
     unsigned n;                                /* field/value pairs */
+    unsigned mutable_from;                     /* pairs from here on may change after the create */
     const char *argv[2 * ORDER_RECORD_FIELDS]; /* name, value, name, value, ... */
     size_t len[2 * ORDER_RECORD_FIELDS];
     char scratch[MENU_MAX_STEPS * 44 + 128]; /* the numbers and the steps text */
@@ -38,11 +39,23 @@ struct order_record {
  * while r is used). The id is left out while o->id is 0. */
 void order_record_encode(const struct order *o, struct order_record *r);
 
+/* The packed record: every pair as "name\0value\0", the last NUL left
+ * out (no value holds a NUL, so the split is unambiguous). A stream entry
+ * carries the record so, in one field (docs/store.md). Returns the length
+ * order_record_pack() writes, which needs that many bytes in buf. */
+size_t order_record_packed_len(const struct order_record *r);
+void order_record_pack(const struct order_record *r, char *buf);
+
 /* Builds a snapshot order (one reference, cafe NULL) from n field/value pairs
  * (argv[2i] names, argv[2i+1] values, with their lengths; not NUL-terminated).
  * Returns 0, or -1 with a one-line reason in err, e.g. "field steps: 2 steps
  * for pourover's 3". */
 int order_record_decode(const struct menu *m, const char *const *argv, const size_t *len, size_t n,
                         struct order **out, char *err, size_t errlen);
+
+/* The same from a packed record (s[0..n)); -1 with the reason for a
+ * malformed one (an odd number of parts, too many). */
+int order_record_decode_packed(const struct menu *m, const char *s, size_t n, struct order **out,
+                               char *err, size_t errlen);
 
 #endif

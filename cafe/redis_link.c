@@ -23,6 +23,7 @@
 #include "base/log.h"
 #include "base/xmalloc.h"
 #include "cafe/redis_link.h"
+#include "cafe/redis_replies.h"
 
 struct redis_link {
     struct event_base *base;
@@ -30,7 +31,8 @@ struct redis_link {
     char role[16], host[256], password[128];
     struct redis_link_hooks hooks;
 
-    redisAsyncContext *ac; /* NULL while down */
+    redisAsyncContext *ac;         /* NULL while down */
+    struct redis_replies *replies; /* every context's, in turn */
     enum redis_link_state state;
     struct event *timer; /* backoff while down, else the watchdog */
     unsigned backoff_ms;
@@ -180,6 +182,7 @@ static void link_connect(struct redis_link *l)
         return;
     }
     ac->data = l;
+    redis_replies_attach(l->replies, &ac->c);
     redisLibeventAttach(ac, l->base);
     redisAsyncSetConnectCallback(ac, on_connected);
     redisAsyncSetDisconnectCallback(ac, on_disconnected);
@@ -225,20 +228,41 @@ void redis_link_ready(struct redis_link *l)
         l->hooks.on_up(l, l->hooks.arg);
 }
 
-int redis_link_send(struct redis_link *l, struct redis_req *rq, int argc, const char **argv,
-                    const size_t *len)
+/* A command was queued: the watchdog waits for its reply. */
+static void sent(struct redis_link *l)
 {
-    if (l->state == LINK_DOWN || !l->ac)
-        return -1;
-    if (redisAsyncCommandArgv(l->ac, on_reply, rq, argc, argv, len) != REDIS_OK)
-        return -1;
     l->st.commands++;
     if (l->pending++ == 0) {
         l->progress_ns = clock_ns();
         if (l->state == LINK_UP && !evtimer_pending(l->timer, NULL))
             arm(l, l->cfg.timeout_ms);
     }
+}
+
+int redis_link_send(struct redis_link *l, struct redis_req *rq, int argc, const char **argv,
+                    const size_t *len)
+{
+    if (l->state == LINK_DOWN || !l->ac ||
+        redisAsyncCommandArgv(l->ac, on_reply, rq, argc, argv, len) != REDIS_OK)
+        return -1;
+    sent(l);
     return 0;
+}
+
+int redis_link_send_formatted(struct redis_link *l, struct redis_req *rq, const char *cmd,
+                              size_t len)
+{
+    if (l->state == LINK_DOWN || !l->ac ||
+        redisAsyncFormattedCommand(l->ac, on_reply, rq, cmd, len) != REDIS_OK)
+        return -1;
+    sent(l);
+    return 0;
+}
+
+void redis_link_write(struct redis_link *l)
+{
+    if (l->ac && (l->ac->c.flags & REDIS_CONNECTED))
+        redisAsyncHandleWrite(l->ac);
 }
 
 int redis_link_subscribe(struct redis_link *l, struct redis_req *rq, const char *channel)
@@ -270,6 +294,7 @@ struct redis_link *redis_link_new(struct event_base *base, const struct redis_li
     l->auth_rq.fn = on_handshake_reply;
     l->select_rq.fn = on_handshake_reply;
     l->timer = evtimer_new(base, on_timer, l);
+    l->replies = redis_replies_new();
     link_connect(l);
     return l;
 }
@@ -284,6 +309,7 @@ void redis_link_free(struct redis_link *l)
     if (ac)
         redisAsyncFree(ac); /* pending callbacks run with NULL; l is still valid */
     event_free(l->timer);
+    redis_replies_free(l->replies);
     free(l);
 }
 

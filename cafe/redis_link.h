@@ -79,6 +79,12 @@ void redis_link_free(struct redis_link *l);
  * -1 when there is no connection to queue it on (rq->fn is not called). */
 int redis_link_send(struct redis_link *l, struct redis_req *rq, int argc, const char **argv,
                     const size_t *len);
+/* The same for a command already in RESP (cmd[0..len)). */
+int redis_link_send_formatted(struct redis_link *l, struct redis_req *rq, const char *cmd,
+                              size_t len);
+/* Writes what is queued now, not on the loop's next turn (the connection
+ * may be lost in here: pending callbacks then run with NULL). */
+void redis_link_write(struct redis_link *l);
 /* SUBSCRIBE channel: rq->fn gets the confirmation, every message, then NULL. */
 int redis_link_subscribe(struct redis_link *l, struct redis_req *rq, const char *channel);
 void redis_link_ready(struct redis_link *l);

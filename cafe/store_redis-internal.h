@@ -7,7 +7,6 @@
  * stream) and cafe/store_redis_scripts.c (the Lua). docs/store.md has the
  * key layout and the guarantees. */
 
-#include "base/arena.h"
 #include "base/list.h"
 #include "cafe/redis_link.h"
 #include "cafe/store.h"
@@ -35,13 +34,12 @@ extern const struct redis_script redis_scripts[SCRIPT_COUNT];
 #define STORE_KEY_MAX        (STORE_PREFIX_MAX + ORDER_REPLICA_MAX + 16)
 #define STORE_FIELDS_MAX     64   /* field/value pairs read back from one record or entry */
 #define TRACKED_BUCKETS      4096 /* rs->by_id: a power of two */
+#define STORE_BATCH_MAX      256  /* orders per script call (a loop turn's may take several) */
 
 struct pending_event {
     uint8_t event;
     int8_t step;
 };
-
-struct write_req;
 
 /* An order the store writes for, from its creation until its final record
  * is stored: one write in flight at most, so its writes land in order. */
@@ -50,7 +48,7 @@ struct tracked {
     struct tracked *same_hash; /* the next in its rs->by_id bucket */
     struct list dirty;         /* on rs->dirty: events not sent, no write in flight */
     struct order *order;       /* a reference */
-    struct write_req *writing; /* the write in flight, or NULL */
+    bool writing;              /* a write of it is in flight */
     unsigned nev;
     struct pending_event ev[STORE_PENDING_EVENTS];
     struct list syncs; /* struct sync_waiter: wait for what is pending to be stored */
@@ -70,12 +68,14 @@ struct store_req {
     struct redis_store *rs;
 };
 
-/* The argument vector being built for the next command (reused). */
+/* The next command, written in RESP as it is built (reused): its arguments
+ * after CMD_HEAD bytes kept free for the "*<argc>\r\n" that goes before
+ * them once they are counted. No printf-style formatting per argument. */
+#define CMD_HEAD 16
 struct cmd_buf {
-    const char **argv;
-    size_t *len;
-    int argc, cap;
-    struct arena arena; /* numbers and records, reset once the command is queued */
+    char *buf;
+    size_t len, cap; /* len counts from buf, CMD_HEAD included */
+    unsigned argc;
 };
 
 struct redis_store {
@@ -103,9 +103,10 @@ struct redis_store {
      * server's CPU under load. */
     struct tracked *by_id[TRACKED_BUCKETS];
     struct list dirty;
+    struct list creating; /* struct create_req: placed in this loop turn, not sent yet */
     unsigned ntracked, ndirty, nwriting;
     struct list flush_waiters; /* struct sync_waiter with order NULL */
-    struct event *flush_ev;    /* zero timeout: one flush per loop turn */
+    struct event *flush_ev;    /* made active: a flush at the end of the loop turn */
     struct event *lease_ev;    /* every lease_ms / 4 */
     uint64_t top_id;           /* the highest id this process was given */
 
@@ -135,6 +136,8 @@ void cmd_begin(struct redis_store *rs, const char *name);
 void cmd_script(struct redis_store *rs, enum script_id script,
                 bool eval); /* EVAL(SHA) .. 0 prefix */
 void cmd_arg(struct redis_store *rs, const char *s, size_t n);
+/* Room for an argument of n bytes, to be written there before the next cmd_ call. */
+char *cmd_arg_space(struct redis_store *rs, size_t n);
 void cmd_str(struct redis_store *rs, const char *s);
 void cmd_u64(struct redis_store *rs, uint64_t v);
 /* Queues the command built on link l: 0, or -1 (not queued; rq not called). */

@@ -24,25 +24,40 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/textbuf.h"
 #include "base/xmalloc.h"
 #include "cafe/order_record.h"
 #include "cafe/store_redis-internal.h"
 
+/* One placement (cafe/store.h's create): its orders get consecutive ids. */
 struct create_req {
-    struct store_req base; /* first */
+    struct list node; /* rs->creating, then its batch's */
     store_orders_fn done;
     void *arg;
-    bool retried; /* sent again as EVAL after NOSCRIPT */
     unsigned n;
     struct order *orders[];
 };
 
-struct write_req {
+/* One create script call: the whole placements of a loop turn. */
+struct create_batch {
     struct store_req base; /* first */
+    bool retried;          /* sent again as EVAL after NOSCRIPT */
+    unsigned n;            /* orders */
+    struct list reqs;      /* struct create_req, in id order */
+};
+
+struct write_item {
     struct tracked *t;
-    bool retried;
     unsigned nev;
     struct pending_event ev[STORE_PENDING_EVENTS];
+};
+
+/* One record script call: the dirty orders of a loop turn. */
+struct write_batch {
+    struct store_req base; /* first */
+    bool eval;
+    unsigned n;
+    struct write_item items[];
 };
 
 struct get_req {
@@ -61,7 +76,7 @@ struct list_req {
     void *arg;
 };
 
-static void flush_dirty(struct redis_store *rs);
+static void flush_dirty(struct redis_store *rs, bool eval);
 
 bool cmd_up(const struct redis_store *rs)
 {
@@ -74,21 +89,52 @@ void cmd_begin(struct redis_store *rs, const char *name)
 {
     struct cmd_buf *b = &rs->cmdbuf;
     b->argc = 0;
-    arena_reset(&b->arena);
+    b->len = CMD_HEAD;
     cmd_str(rs, name);
+}
+
+/* n more bytes at the end of the command, the room made if need be. */
+static char *cmd_room(struct cmd_buf *b, size_t n)
+{
+    if (b->len + n > b->cap) {
+        b->cap = b->cap ? b->cap : 4096;
+        while (b->len + n > b->cap)
+            b->cap *= 2;
+        b->buf = xrealloc(b->buf, b->cap);
+    }
+    char *p = b->buf + b->len;
+    b->len += n;
+    return p;
+}
+
+static size_t put_digits(char *out, uint64_t v)
+{
+    char digits[24];
+    struct textbuf t = TEXTBUF(digits);
+    textbuf_put_uint(&t, v, 0);
+    size_t n = TEXTBUF_LEN(&t, digits);
+    memcpy(out, digits, n);
+    return n;
+}
+
+char *cmd_arg_space(struct redis_store *rs, size_t n)
+{
+    struct cmd_buf *b = &rs->cmdbuf;
+    char *p = cmd_room(b, 1 + 20 + 2 + n + 2), *start = p;
+    *p++ = '$';
+    p += put_digits(p, n);
+    *p++ = '\r';
+    *p++ = '\n';
+    p[n] = '\r';
+    p[n + 1] = '\n';
+    b->len -= (size_t)(20 - (p - start - 3)); /* the digits took fewer than 20 bytes */
+    b->argc++;
+    return p;
 }
 
 void cmd_arg(struct redis_store *rs, const char *s, size_t n)
 {
-    struct cmd_buf *b = &rs->cmdbuf;
-    if (b->argc == b->cap) {
-        b->cap = b->cap ? 2 * b->cap : 64;
-        b->argv = xrealloc(b->argv, (size_t)b->cap * sizeof(*b->argv));
-        b->len = xrealloc(b->len, (size_t)b->cap * sizeof(*b->len));
-    }
-    b->argv[b->argc] = s;
-    b->len[b->argc] = n;
-    b->argc++;
+    memcpy(cmd_arg_space(rs, n), s, n);
 }
 
 void cmd_str(struct redis_store *rs, const char *s)
@@ -98,9 +144,9 @@ void cmd_str(struct redis_store *rs, const char *s)
 
 void cmd_u64(struct redis_store *rs, uint64_t v)
 {
-    char *p = arena_alloc(&rs->cmdbuf.arena, 24);
-    int n = snprintf(p, 24, "%llu", (unsigned long long)v);
-    cmd_arg(rs, p, (size_t)n);
+    char digits[24];
+    size_t n = put_digits(digits, v);
+    cmd_arg(rs, digits, n);
 }
 
 void cmd_script(struct redis_store *rs, enum script_id script, bool eval)
@@ -114,23 +160,48 @@ void cmd_script(struct redis_store *rs, enum script_id script, bool eval)
 int cmd_send(struct redis_store *rs, struct redis_link *l, struct redis_req *rq)
 {
     struct cmd_buf *b = &rs->cmdbuf;
+    char head[CMD_HEAD];
+    head[0] = '*';
+    size_t n = 1 + put_digits(head + 1, b->argc);
+    head[n++] = '\r';
+    head[n++] = '\n';
+    char *cmd = b->buf + CMD_HEAD - n;
+    memcpy(cmd, head, n);
     /* hiredis copies the command into its output buffer here. */
-    int rc = l ? redis_link_send(l, rq, b->argc, b->argv, b->len) : -1;
+    int rc = l ? redis_link_send_formatted(l, rq, cmd, b->len - (CMD_HEAD - n)) : -1;
     b->argc = 0;
-    arena_reset(&b->arena);
+    b->len = CMD_HEAD;
     return rc;
 }
 
-/* The order's record fields (after their count, if counted), from a copy
- * kept in the command's arena. */
-static void cmd_record(struct redis_store *rs, const struct order *o, bool counted)
+/* The order's packed record (the stream entry's), then the count of the
+ * pairs that follow and the pairs: all of them (a create), or those a
+ * transition may change -- timed_out and reason only with a final status
+ * (cafe/brew.c sets them with it). */
+static void cmd_record(struct redis_store *rs, const struct order *o, bool changed_only)
 {
-    struct order_record *r = arena_alloc(&rs->cmdbuf.arena, sizeof(*r));
-    order_record_encode(o, r);
-    if (counted)
-        cmd_u64(rs, r->n);
-    for (unsigned i = 0; i < 2 * r->n; i++)
-        cmd_arg(rs, r->argv[i], r->len[i]);
+    struct order_record r;
+    order_record_encode(o, &r);
+    order_record_pack(&r, cmd_arg_space(rs, order_record_packed_len(&r)));
+    if (!changed_only) {
+        cmd_u64(rs, r.n);
+        for (unsigned i = 0; i < 2 * r.n; i++)
+            cmd_arg(rs, r.argv[i], r.len[i]);
+        return;
+    }
+    bool final = order_status_final(o->status);
+    unsigned keep[ORDER_RECORD_FIELDS], n = 0;
+    for (unsigned i = r.mutable_from; i < r.n; i++) {
+        const char *name = r.argv[2 * i];
+        if (!final && (!strcmp(name, "timed_out") || !strcmp(name, "reason")))
+            continue;
+        keep[n++] = i;
+    }
+    cmd_u64(rs, n);
+    for (unsigned k = 0; k < n; k++) {
+        cmd_arg(rs, r.argv[2 * keep[k]], r.len[2 * keep[k]]);
+        cmd_arg(rs, r.argv[2 * keep[k] + 1], r.len[2 * keep[k] + 1]);
+    }
 }
 
 bool reply_is_noscript(const struct redisReply *reply)
@@ -227,11 +298,13 @@ static void check_flushed(struct redis_store *rs)
         syncs_answer(&rs->flush_waiters, STORE_OK);
 }
 
+/* Made active, not a zero timer: it runs after the callbacks this turn has
+ * queued already (every read and timer of the turn), in the same turn, so a
+ * placement does not wait a turn more for its call to leave. */
 static void schedule_flush(struct redis_store *rs)
 {
-    static const struct timeval now = {0, 0};
-    if (cmd_up(rs) && !evtimer_pending(rs->flush_ev, NULL))
-        evtimer_add(rs->flush_ev, &now);
+    if (cmd_up(rs))
+        event_active(rs->flush_ev, EV_TIMEOUT, 1); /* once, however often asked */
 }
 
 /* Puts t on the dirty list; false when the buffer is full while Redis is
@@ -270,18 +343,6 @@ static void requeue(struct redis_store *rs, struct tracked *t, const struct pend
 
 /* --- create ------------------------------------------------------------------- */
 
-static int send_create(struct redis_store *rs, struct create_req *rq, bool eval)
-{
-    cmd_script(rs, SCRIPT_CREATE, eval);
-    cmd_str(rs, rs->base.replica);
-    cmd_u64(rs, rq->n);
-    cmd_u64(rs, rs->cfg.max_orders);
-    cmd_u64(rs, rs->cfg.stream_max);
-    for (unsigned i = 0; i < rq->n; i++)
-        cmd_record(rs, rq->orders[i], true);
-    return cmd_send(rs, rs->cmd, &rq->base.hdr);
-}
-
 static void create_end(struct create_req *rq, enum store_result r)
 {
     rq->done(rq->orders, rq->n, r, rq->arg);
@@ -290,32 +351,93 @@ static void create_end(struct create_req *rq, enum store_result r)
     free(rq);
 }
 
+static void creates_fail(struct list *reqs)
+{
+    struct list *pos;
+    while ((pos = list_first(reqs))) {
+        list_remove(pos);
+        create_end(container_of(pos, struct create_req, node), STORE_UNAVAILABLE);
+    }
+}
+
+static int send_create(struct redis_store *rs, struct create_batch *b, bool eval)
+{
+    struct list *pos, *tmp;
+    cmd_script(rs, SCRIPT_CREATE, eval);
+    cmd_str(rs, rs->base.replica);
+    cmd_u64(rs, b->n);
+    cmd_u64(rs, rs->cfg.max_orders);
+    cmd_u64(rs, rs->cfg.stream_max);
+    list_for_each_safe(pos, tmp, &b->reqs)
+    {
+        struct create_req *rq = container_of(pos, struct create_req, node);
+        for (unsigned i = 0; i < rq->n; i++)
+            cmd_record(rs, rq->orders[i], false);
+    }
+    return cmd_send(rs, rs->cmd, &b->base.hdr);
+}
+
 static void on_created(struct redis_link *l, struct redisReply *reply, struct redis_req *req)
 {
-    struct create_req *rq = (struct create_req *)req;
-    struct redis_store *rs = rq->base.rs;
+    struct create_batch *b = (struct create_batch *)req;
+    struct redis_store *rs = b->base.rs;
     long long first;
     const char *err;
-    if (reply_is_noscript(reply) && !rq->retried) {
-        rq->retried = true; /* nothing ran: safe to send again, with the body */
-        if (send_create(rs, rq, true) == 0)
+    struct list *pos, *tmp;
+    if (reply_is_noscript(reply) && !b->retried) {
+        b->retried = true; /* nothing ran: safe to send again, with the body */
+        if (send_create(rs, b, true) == 0)
             return;
     }
     if (!redis_reply_integer(reply, &first) || first <= 0) {
         if (redis_reply_is_error(reply, &err)) {
             rs->errors++;
-            log_warn("redis store: creating %u orders failed: %s", rq->n, err);
+            log_warn("redis store: creating %u orders failed: %s", b->n, err);
         }
-        create_end(rq, STORE_UNAVAILABLE);
+        creates_fail(&b->reqs);
+        free(b);
         return;
     }
-    for (unsigned i = 0; i < rq->n; i++) {
-        rq->orders[i]->id = (uint64_t)first + i;
-        track(rs, rq->orders[i]);
+    uint64_t id = (uint64_t)first;
+    list_for_each_safe(pos, tmp, &b->reqs)
+    {
+        struct create_req *rq = container_of(pos, struct create_req, node);
+        for (unsigned i = 0; i < rq->n; i++) {
+            rq->orders[i]->id = id++;
+            track(rs, rq->orders[i]);
+        }
     }
-    if ((uint64_t)first + rq->n - 1 > rs->top_id)
-        rs->top_id = (uint64_t)first + rq->n - 1;
-    create_end(rq, STORE_OK);
+    if (id - 1 > rs->top_id)
+        rs->top_id = id - 1;
+    while ((pos = list_first(&b->reqs))) {
+        list_remove(pos);
+        create_end(container_of(pos, struct create_req, node), STORE_OK);
+    }
+    free(b);
+}
+
+/* The placements of this loop turn, in script calls of up to
+ * STORE_BATCH_MAX orders (a larger placement goes alone). */
+static void flush_creates(struct redis_store *rs)
+{
+    struct list *pos;
+    while (!list_empty(&rs->creating)) {
+        struct create_batch *b = xmalloc(sizeof(*b));
+        *b = (struct create_batch){.base = {{on_created}, rs}};
+        list_init(&b->reqs);
+        while ((pos = list_first(&rs->creating))) {
+            struct create_req *rq = container_of(pos, struct create_req, node);
+            if (b->n && b->n + rq->n > STORE_BATCH_MAX)
+                break;
+            list_remove(pos);
+            list_push_back(&b->reqs, pos);
+            b->n += rq->n;
+        }
+        if (!cmd_up(rs) || send_create(rs, b, false) < 0) {
+            creates_fail(&b->reqs);
+            free(b);
+        }
+    }
 }
 
 static void rs_create(struct order_store *s, struct order *const *orders, unsigned n,
@@ -327,52 +449,39 @@ static void rs_create(struct order_store *s, struct order *const *orders, unsign
         return;
     }
     struct create_req *rq = xmalloc(sizeof(*rq) + n * sizeof(rq->orders[0]));
-    *rq = (struct create_req){{{on_created}, rs}, done, arg, false, n};
+    *rq = (struct create_req){.done = done, .arg = arg, .n = n};
     for (unsigned i = 0; i < n; i++) {
         rq->orders[i] = orders[i];
         order_ref(orders[i]);
     }
-    if (send_create(rs, rq, false) < 0)
-        create_end(rq, STORE_UNAVAILABLE);
+    list_push_back(&rs->creating, &rq->node); /* sent at the end of the turn, with the others */
+    schedule_flush(rs);
 }
 
 /* --- transitions ---------------------------------------------------------------- */
 
-static int send_write(struct redis_store *rs, struct tracked *t, bool eval);
-
-static void on_written(struct redis_link *l, struct redisReply *reply, struct redis_req *req)
+/* What the store answered for one order of a write (r: its element of the
+ * reply, or the reply when the whole call failed; log: say why). */
+static void write_done(struct redis_store *rs, struct tracked *t, const struct redisReply *r,
+                       bool log)
 {
-    struct write_req *w = (struct write_req *)req;
-    struct redis_store *rs = w->base.rs;
-    struct tracked *t = w->t;
     const struct order *o = t->order;
     const char *err;
     char final[16];
-    t->writing = NULL;
-    rs->nwriting--;
-    if (!reply || (reply_is_noscript(reply) && !w->retried)) {
-        requeue(rs, t, w->ev, w->nev);
-        bool retry = reply && !w->retried; /* the script cache was flushed: send the body */
-        free(w);
-        if (rs->freeing)
-            return;
-        if (!retry || send_write(rs, t, true) < 0) {
-            syncs_answer(&t->syncs, STORE_UNAVAILABLE); /* nobody waits out an outage */
-            make_dirty(rs, t);
-        }
-        return;
-    }
-    free(w);
-    if (reply_is_bad_record(reply, &err)) {
+    if (reply_is_bad_record(r, &err)) {
         rs->bad_records++;
-        log_warn("redis store: order %llu: %s; its transitions are dropped",
-                 (unsigned long long)o->id, err);
+        if (log)
+            log_warn("redis store: order %llu: %s; its transitions are dropped",
+                     (unsigned long long)o->id, err);
         untrack(rs, t, STORE_BAD_RECORD);
-    } else if (redis_reply_is_error(reply, &err)) {
+    } else if (redis_reply_is_error(r, &err) || !r ||
+               (r->type != REDIS_REPLY_INTEGER && r->type != REDIS_REPLY_STRING)) {
         rs->errors++;
-        log_warn("redis store: writing order %llu refused: %s", (unsigned long long)o->id, err);
+        if (log)
+            log_warn("redis store: writing order %llu refused: %s", (unsigned long long)o->id,
+                     r && r->type == REDIS_REPLY_ERROR ? err : "an unexpected reply");
         untrack(rs, t, STORE_UNAVAILABLE);
-    } else if (redis_reply_string(reply, final, sizeof(final))) {
+    } else if (redis_reply_string(r, final, sizeof(final))) {
         log_warn("redis store: order %llu is %s in the store already (another replica resolved "
                  "it); this replica's %s is dropped",
                  (unsigned long long)o->id, final, order_status_name(o->status));
@@ -384,53 +493,102 @@ static void on_written(struct redis_link *l, struct redisReply *reply, struct re
         if (order_status_final(o->status))
             untrack(rs, t, STORE_OK);
     }
+}
+
+/* A write that did not run (lost with its connection, or not sent): its
+ * transitions go back in front of the order's newer ones. */
+static void write_undo(struct redis_store *rs, struct write_item *it, bool answer_syncs)
+{
+    struct tracked *t = it->t;
+    t->writing = false;
+    rs->nwriting--;
+    requeue(rs, t, it->ev, it->nev);
+    if (rs->freeing)
+        return;
+    if (answer_syncs)
+        syncs_answer(&t->syncs, STORE_UNAVAILABLE); /* nobody waits out an outage */
+    make_dirty(rs, t);
+}
+
+static void on_written(struct redis_link *l, struct redisReply *reply, struct redis_req *req)
+{
+    struct write_batch *b = (struct write_batch *)req;
+    struct redis_store *rs = b->base.rs;
+    bool noscript = reply_is_noscript(reply) && !b->eval; /* the script cache was flushed */
+    if (!reply || noscript) {
+        for (unsigned k = 0; k < b->n; k++)
+            write_undo(rs, &b->items[k], !reply);
+        free(b);
+        if (noscript)
+            flush_dirty(rs, true); /* at once, with the body */
+        check_flushed(rs);
+        return;
+    }
+    bool whole = reply->type != REDIS_REPLY_ARRAY || reply->elements != b->n;
+    for (unsigned k = 0; k < b->n; k++) {
+        struct tracked *t = b->items[k].t;
+        const struct redisReply *r = whole ? reply : reply->element[k];
+        t->writing = false;
+        rs->nwriting--;
+        write_done(rs, t, r, !whole || k == 0);
+    }
+    free(b);
     check_flushed(rs);
 }
 
-static int send_write(struct redis_store *rs, struct tracked *t, bool eval)
-{
-    const struct order *o = t->order;
-    cmd_script(rs, SCRIPT_RECORD, eval);
-    cmd_str(rs, rs->base.replica);
-    cmd_u64(rs, o->id);
-    cmd_str(rs, order_status_name(o->status));
-    cmd_u64(rs, rs->cfg.stream_max);
-    cmd_u64(rs, t->nev);
-    for (unsigned i = 0; i < t->nev; i++) {
-        cmd_str(rs, cafe_event_name((enum cafe_event)t->ev[i].event));
-        char *step = arena_alloc(&rs->cmdbuf.arena, 8);
-        cmd_arg(rs, step, (size_t)snprintf(step, 8, "%d", t->ev[i].step));
-    }
-    cmd_record(rs, o, false);
-    struct write_req *w = xmalloc(sizeof(*w));
-    *w = (struct write_req){{{on_written}, rs}, t, eval, t->nev, {{0}}};
-    memcpy(w->ev, t->ev, t->nev * sizeof(t->ev[0]));
-    if (cmd_send(rs, rs->cmd, &w->base.hdr) < 0) {
-        free(w);
-        return -1;
-    }
-    rs->writes++;
-    t->nev = 0;
-    t->writing = w;
-    rs->nwriting++;
-    if (list_linked(&t->dirty)) {
-        list_remove(&t->dirty);
-        rs->ndirty--;
-    }
-    return 0;
-}
-
-static void flush_dirty(struct redis_store *rs)
+/* Every dirty order, in script calls of up to STORE_BATCH_MAX orders. */
+static void flush_dirty(struct redis_store *rs, bool eval)
 {
     struct list *pos;
-    while (cmd_up(rs) && (pos = list_first(&rs->dirty)))
-        if (send_write(rs, container_of(pos, struct tracked, dirty), false) < 0)
+    while (cmd_up(rs) && rs->ndirty) {
+        unsigned n = rs->ndirty < STORE_BATCH_MAX ? rs->ndirty : STORE_BATCH_MAX;
+        struct write_batch *b = xmalloc(sizeof(*b) + n * sizeof(b->items[0]));
+        *b = (struct write_batch){.base = {{on_written}, rs}, .eval = eval};
+        cmd_script(rs, SCRIPT_RECORD, eval);
+        cmd_str(rs, rs->base.replica);
+        cmd_u64(rs, rs->cfg.stream_max);
+        cmd_u64(rs, n);
+        while (b->n < n && (pos = list_first(&rs->dirty))) {
+            struct tracked *t = container_of(pos, struct tracked, dirty);
+            const struct order *o = t->order;
+            struct write_item *it = &b->items[b->n++];
+            list_remove(&t->dirty);
+            rs->ndirty--;
+            it->t = t;
+            it->nev = t->nev;
+            memcpy(it->ev, t->ev, t->nev * sizeof(t->ev[0]));
+            t->nev = 0;
+            t->writing = true;
+            rs->nwriting++;
+            cmd_u64(rs, o->id);
+            cmd_str(rs, order_status_name(o->status));
+            cmd_u64(rs, it->nev);
+            for (unsigned i = 0; i < it->nev; i++) {
+                cmd_str(rs, cafe_event_name((enum cafe_event)it->ev[i].event));
+                if (it->ev[i].step < 0)
+                    cmd_str(rs, "-1");
+                else
+                    cmd_u64(rs, (uint64_t)it->ev[i].step);
+            }
+            cmd_record(rs, o, true);
+        }
+        if (cmd_send(rs, rs->cmd, &b->base.hdr) < 0) {
+            for (unsigned k = 0; k < b->n; k++)
+                write_undo(rs, &b->items[k], true);
+            free(b);
             break;
+        }
+        rs->writes += b->n;
+    }
 }
 
 static void on_flush(evutil_socket_t fd, short what, void *arg)
 {
-    flush_dirty(arg);
+    struct redis_store *rs = arg;
+    flush_creates(rs);
+    flush_dirty(rs, false);
+    if (cmd_up(rs))
+        redis_link_write(rs->cmd); /* the turn's calls go out now, in one write */
 }
 
 static void rs_record(struct order_store *s, struct order *o, enum cafe_event ev, int step)
@@ -637,7 +795,7 @@ static void on_cmd_up(struct redis_link *l, void *arg)
 {
     struct redis_store *rs = arg;
     rs->overflow_logged = false;
-    flush_dirty(rs);
+    flush_dirty(rs, false);
     check_flushed(rs);
     stream_on_cmd_up(rs);
 }
@@ -653,6 +811,7 @@ static void on_cmd_down(struct redis_link *l, const char *why, void *arg)
         syncs_answer(&container_of(pos, struct tracked, dirty)->syncs, STORE_UNAVAILABLE);
     }
     syncs_answer(&rs->flush_waiters, STORE_UNAVAILABLE);
+    creates_fail(&rs->creating); /* placing fails fast while Redis is away */
 }
 
 /* --- the store ---------------------------------------------------------------------- */
@@ -691,13 +850,12 @@ static void rs_free(struct order_store *s)
     rs->tail = rs->sub = rs->cmd = NULL;
     stream_stop(rs);
     replicas_stop(rs);
+    creates_fail(&rs->creating);
     syncs_answer(&rs->flush_waiters, STORE_UNAVAILABLE);
     while ((pos = list_first(&rs->tracked)))
         untrack(rs, container_of(pos, struct tracked, node), STORE_UNAVAILABLE);
     event_free(rs->flush_ev);
-    arena_reset(&rs->cmdbuf.arena);
-    free(rs->cmdbuf.argv);
-    free(rs->cmdbuf.len);
+    free(rs->cmdbuf.buf);
     free(rs);
 }
 
@@ -799,10 +957,10 @@ struct order_store *store_redis_new(struct event_base *base, const struct menu *
              (unsigned long long)clock_ns());
     list_init(&rs->tracked);
     list_init(&rs->dirty);
+    list_init(&rs->creating);
     list_init(&rs->flush_waiters);
     list_init(&rs->asking);
     list_init(&rs->followers);
-    arena_init(&rs->cmdbuf.arena);
     for (int i = 0; i < SCRIPT_COUNT; i++)
         rs->script_rq[i] = (struct store_req){{on_script_loaded}, rs};
     rs->flush_ev = evtimer_new(base, on_flush, rs);

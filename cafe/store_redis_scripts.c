@@ -21,6 +21,25 @@
     "  local m = redis.pcall('SMEMBERS', key)\n"                                                   \
     "  if type(m) ~= 'table' or m.err then return {} end\n"                                        \
     "  return m\n"                                                                                 \
+    "end\n" /* list[k] gets v appended (a list made on first use) */                               \
+    "local function add(t, k, v)\n"                                                                \
+    "  local l = t[k]\n"                                                                           \
+    "  if not l then l = {}; t[k] = l end\n"                                                       \
+    "  l[#l + 1] = v\n"                                                                            \
+    "end\n" /* One command for a whole list (in slices: unpack() has a limit). */                  \
+    "local function chunked(cmd, key, list)\n"                                                     \
+    "  for a = 1, #list, 1000 do\n"                                                                \
+    "    redis.call(cmd, key, unpack(list, a, math.min(a + 999, #list)))\n"                        \
+    "  end\n"                                                                                      \
+    "end\n" /* ids as ZADD's score/member pairs */                                                 \
+    "local function scored(ids)\n"                                                                 \
+    "  local z = {}\n"                                                                             \
+    "  for _, id in ipairs(ids) do z[#z + 1] = id; z[#z + 1] = id end\n"                           \
+    "  return z\n"                                                                                 \
+    "end\n"                                                                                        \
+    "local function entry(maxlen, event, step, by, packed)\n"                                      \
+    "  redis.call('XADD', P .. 'events', 'MAXLEN', '~', maxlen, '*', 'event', event, 'step',\n"    \
+    "             step, 'by', by, 'r', packed)\n"                                                  \
     "end\n" /* Fails one unfinished order whose brew was lost; 1 if it did. */                     \
     "local function fail_order(id, reason, by, maxlen, now)\n"                                     \
     "  local key = P .. 'order:' .. id\n"                                                          \
@@ -32,73 +51,89 @@
     "  redis.call('HSET', key, 'status', 'failed', 'reason', reason, 'finished', fin)\n"           \
     "  redis.call('ZREM', P .. 'status:' .. st, id)\n"                                             \
     "  redis.call('ZADD', P .. 'status:failed', id, id)\n"                                         \
-    "  local f = redis.call('HGETALL', key)\n"                                                     \
-    "  redis.call('XADD', P .. 'events', 'MAXLEN', '~', maxlen, '*', 'event', 'order_failed',\n"   \
-    "             'step', '-1', 'by', by, unpack(f))\n"                                            \
+    "  entry(maxlen, 'order_failed', '-1', by, table.concat(redis.call('HGETALL', key), '\\0'))\n" \
     "  return 1\n"                                                                                 \
     "end\n"
 
-/* ARGV: prefix, by, n, max_orders, maxlen, then per order: nfields, pairs.
- * Returns the first of n consecutive ids. */
+/* ARGV: prefix, by, n, max_orders, maxlen, then per order: its packed
+ * record, nfields, the record's pairs (neither with the id). All of a loop
+ * turn's creates in one call: the listings and the in-flight set change by
+ * one command each. Returns the first of n consecutive ids. */
 static const char create_lua[] = PRELUDE
     "local by, n, max, maxlen = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]\n"
     "local first = redis.call('INCRBY', P .. 'next_id', n) - n + 1\n"
-    "local i = 6\n"
-    "for k = 0, n - 1 do\n"
-    "  local id = string.format('%d', first + k)\n"
-    "  local nf = tonumber(ARGV[i])\n"
-    "  local a, b = i + 1, i + 2 * nf\n"
+    "local ids, i = {}, 6\n"
+    "for k = 1, n do\n"
+    "  local id = string.format('%d', first + k - 1)\n"
+    "  local nf = tonumber(ARGV[i + 1])\n"
+    "  local a, b = i + 2, i + 1 + 2 * nf\n"
     "  redis.call('HSET', P .. 'order:' .. id, 'id', id, unpack(ARGV, a, b))\n"
-    "  redis.call('ZADD', P .. 'orders', id, id)\n"
-    "  redis.call('ZADD', P .. 'status:queued', id, id)\n"
-    "  redis.call('SADD', P .. 'inflight:' .. by, id)\n"
-    "  redis.call('XADD', P .. 'events', 'MAXLEN', '~', maxlen, '*', 'event',\n"
-    "             'order_queued', 'step', '-1', 'by', by, 'id', id, unpack(ARGV, a, b))\n"
+    "  entry(maxlen, 'order_queued', '-1', by, 'id\\0' .. id .. '\\0' .. ARGV[i])\n"
+    "  ids[k] = id\n"
     "  i = b + 1\n"
     "end\n"
+    "local z = scored(ids)\n"
+    "chunked('ZADD', P .. 'orders', z)\n"
+    "chunked('ZADD', P .. 'status:queued', z)\n"
+    "chunked('SADD', P .. 'inflight:' .. by, ids)\n"
     /* The shared book keeps the newest max: the evicted go, record and all. */
     "local excess = redis.call('ZCARD', P .. 'orders') - max\n"
     "if excess > 0 then\n"
     "  local old = redis.call('ZPOPMIN', P .. 'orders', excess)\n"
+    "  local ids, keys = {}, {}\n"
     "  for j = 1, #old, 2 do\n"
-    "    local key = P .. 'order:' .. old[j]\n"
-    "    local st = redis.pcall('HGET', key, 'status')\n"
-    "    if type(st) == 'string' then redis.call('ZREM', P .. 'status:' .. st, old[j]) end\n"
-    "    redis.call('DEL', key)\n"
+    "    ids[#ids + 1] = old[j]\n"
+    "    keys[#keys + 1] = P .. 'order:' .. old[j]\n"
     "  end\n"
+    /* Out of every listing at once, no read of each one's status (a listing
+     * of the wrong type is an error of its own: not this one's). */
+    "  for _, st in ipairs({'queued', 'brewing', 'ready', 'cancelled', 'failed'}) do\n"
+    "    for a = 1, #ids, 1000 do\n"
+    "      redis.pcall('ZREM', P .. 'status:' .. st, unpack(ids, a, math.min(a + 999, #ids)))\n"
+    "    end\n"
+    "  end\n"
+    "  for a = 1, #keys, 1000 do redis.call('DEL', unpack(keys, a, math.min(a + 999, #keys))) end\n"
     "end\n"
     "return first\n";
 
-/* ARGV: prefix, by, id, status, maxlen, nev, (event, step) x nev, pairs.
- * Returns 0 (stored), or the final status the store already holds (a replica
- * resolved the order meanwhile: that state stands). An evicted order's
- * transitions still reach the stream. */
-static const char record_lua[] = PRELUDE
-    "local by, id, status, maxlen = ARGV[2], ARGV[3], ARGV[4], ARGV[5]\n"
-    "local nev = tonumber(ARGV[6])\n"
-    "local key = P .. 'order:' .. id\n"
-    "local cur = redis.pcall('HGET', key, 'status')\n"
-    "if type(cur) == 'table' then\n"
-    "  return redis.error_reply('BADRECORD ' .. key .. ' is not a hash')\n"
-    "end\n"
-    "if cur and final(cur) then\n"
-    "  if cur == status then return 0 end\n" /* ours, applied before: once is enough */
-    "  return cur\n"
-    "end\n"
-    "local fields = 7 + 2 * nev\n"
-    "if cur then\n"
-    "  redis.call('HSET', key, unpack(ARGV, fields))\n"
-    "  if cur ~= status then\n"
-    "    redis.call('ZREM', P .. 'status:' .. cur, id)\n"
-    "    redis.call('ZADD', P .. 'status:' .. status, id, id)\n"
-    "  end\n"
-    "end\n"
-    "for e = 0, nev - 1 do\n"
-    "  redis.call('XADD', P .. 'events', 'MAXLEN', '~', maxlen, '*', 'event',\n"
-    "             ARGV[7 + 2 * e], 'step', ARGV[8 + 2 * e], 'by', by, unpack(ARGV, fields))\n"
-    "end\n"
-    "if final(status) then redis.call('SREM', P .. 'inflight:' .. by, id) end\n"
-    "return 0\n";
+/* ARGV: prefix, by, maxlen, n, then per order: id, status, nev, (event,
+ * step) x nev, its packed record, nfields, the pairs that may have
+ * changed. All of a loop turn's writes in one call, each listing moved by
+ * one command. Returns one element per order: 0 (stored), the final status
+ * the store already holds (a replica resolved the order meanwhile: that
+ * state stands), or an error (BADRECORD) for that order alone. An evicted
+ * order's transitions still reach the stream. */
+static const char record_lua[] =
+    PRELUDE "local by, maxlen, n = ARGV[2], ARGV[3], tonumber(ARGV[4])\n"
+            "local out, from, to, done, i = {}, {}, {}, {}, 5\n"
+            "for k = 1, n do\n"
+            "  local id, status, nev = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])\n"
+            "  local ev = i + 3\n"
+            "  local packed, nf = ARGV[ev + 2 * nev], tonumber(ARGV[ev + 2 * nev + 1])\n"
+            "  local a, b = ev + 2 * nev + 2, ev + 2 * nev + 1 + 2 * nf\n"
+            "  i = b + 1\n"
+            "  local key = P .. 'order:' .. id\n"
+            "  local cur = redis.pcall('HGET', key, 'status')\n"
+            "  if type(cur) == 'table' then\n"
+            "    out[k] = redis.error_reply('BADRECORD ' .. key .. ' is not a hash')\n"
+            "  elseif cur and final(cur) then\n"
+            "    if cur == status then out[k] = 0 else out[k] = cur end\n" /* ours, applied before:
+                                                                              once is enough */
+            "  else\n"
+            "    if cur then\n"
+            "      if nf > 0 then redis.call('HSET', key, unpack(ARGV, a, b)) end\n"
+            "      if cur ~= status then add(from, cur, id); add(to, status, id) end\n"
+            "    end\n"
+            "    for e = 0, nev - 1 do entry(maxlen, ARGV[ev + 2 * e], ARGV[ev + 2 * e + 1], by, "
+            "packed) end\n"
+            "    if final(status) then done[#done + 1] = id end\n"
+            "    out[k] = 0\n"
+            "  end\n"
+            "end\n"
+            "for st, l in pairs(from) do chunked('ZREM', P .. 'status:' .. st, l) end\n"
+            "for st, l in pairs(to) do chunked('ZADD', P .. 'status:' .. st, scored(l)) end\n"
+            "chunked('SREM', P .. 'inflight:' .. by, done)\n"
+            "return out\n";
 
 /* ARGV: prefix, status ('' for any), limit. Newest first: each element is
  * the record's field/value array, or an error naming the id. */

@@ -19,6 +19,7 @@
 
 #include "base/log.h"
 #include "base/xmalloc.h"
+#include "cafe/order_record.h"
 #include "cafe/store_redis-internal.h"
 
 #define TAIL_BLOCK_MS 1000 /* XREAD BLOCK: the tail reports back at least this often */
@@ -113,7 +114,10 @@ static bool decode_entry(struct redis_store *rs, const struct redisReply *e, str
     ev->step = (int)st;
     memcpy(ev->by, by->str, by->len + 1);
     char err[160];
-    if (decode_pairs(rs, pairs, 0, &ev->order, err, sizeof(err)) < 0) {
+    const struct redisReply *packed = field(pairs, "r");
+    if (packed ? order_record_decode_packed(rs->base.menu, packed->str, packed->len, &ev->order,
+                                            err, sizeof(err)) < 0
+               : decode_pairs(rs, pairs, 0, &ev->order, err, sizeof(err)) < 0) {
         snprintf(why, sizeof(why), "entry %s: %s", ev->id, err);
         goto bad;
     }

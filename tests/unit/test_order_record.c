@@ -113,6 +113,50 @@ static void round_trip(void **state)
     }
 }
 
+/* The packed form a stream entry carries (docs/store.md): the same order
+ * back, the fields a transition sends are the changing ones, and a packed
+ * record split wrong is refused. */
+static void packed_records(void **state)
+{
+    struct order *o = sample("pourover", ORDER_CANCELLED);
+    struct order_record r;
+    order_record_encode(o, &r);
+    size_t n = order_record_packed_len(&r);
+    char *packed = malloc(n + 1);
+    packed[n] = '#'; /* nothing written past the length it said */
+    order_record_pack(&r, packed);
+    assert_int_equal(packed[n], '#');
+    assert_int_equal(memcmp(packed,
+                            "v\0"
+                            "1\0id\0"
+                            "42\0",
+                            10),
+                     0);
+    struct order *back = NULL;
+    char err[160] = "";
+    assert_int_equal(order_record_decode_packed(menu, packed, n, &back, err, sizeof(err)), 0);
+    assert_int_equal(back->id, 42);
+    assert_string_equal(back->customer, o->customer);
+    assert_string_equal(back->reason, o->reason);
+    assert_int_equal(back->status, ORDER_CANCELLED);
+    assert_int_equal(back->steps[2].end_ms, o->steps[2].end_ms);
+    order_unref(back);
+    /* What a transition may change, and nothing that never does. */
+    assert_string_equal(r.argv[2 * r.mutable_from], "status");
+    for (unsigned i = r.mutable_from; i < r.n; i++)
+        assert_true(strcmp(r.argv[2 * i], "item") && strcmp(r.argv[2 * i], "customer"));
+    /* The last value cut off (an odd count), a stray NUL, nothing at all. */
+    size_t cut = (size_t)((char *)memrchr(packed, '\0', n) - packed);
+    assert_int_equal(order_record_decode_packed(menu, packed, cut, &back, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "not field/value pairs"));
+    assert_null(back);
+    packed[1] = 'x'; /* "vx1": the pairs no longer line up */
+    assert_int_equal(order_record_decode_packed(menu, packed, n, &back, err, sizeof(err)), -1);
+    assert_int_equal(order_record_decode_packed(menu, "", 0, &back, err, sizeof(err)), -1);
+    free(packed);
+    order_unref(o);
+}
+
 static void optional_fields_and_unknown_ones(void **state)
 {
     struct order *o = sample("latte", ORDER_QUEUED);
@@ -248,6 +292,7 @@ int main(void)
     menu = menu_builtin();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(round_trip),
+        cmocka_unit_test(packed_records),
         cmocka_unit_test(optional_fields_and_unknown_ones),
         cmocka_unit_test(truncated_or_edited_records_are_refused),
         cmocka_unit_test(redis_urls),

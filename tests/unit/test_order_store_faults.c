@@ -14,6 +14,9 @@
  *   completes; a blocking call -> the ticker's gap grows to the pause;
  * - bad data: a decoder that trusts the record (crash under ASan) or a get
  *   that reports a bad record as missing;
+ * - a turn's writes: a create call per placement -> INCRBY counted N times;
+ *   a bad record failing the whole record call (its reply not read per
+ *   order) -> the other orders of that call never reach "ready";
  * - NOSCRIPT: no fallback to EVAL -> placing fails after SCRIPT FLUSH;
  * - a password and a database: AUTH or SELECT left out of the handshake, or
  *   a refused AUTH taken for a store that is up. */
@@ -352,6 +355,70 @@ static void bad_data_is_an_error_for_that_order(void **state)
     world_free(w);
 }
 
+/* Calls of a Redis command so far, from INFO commandstats (a script's own
+ * calls count too). */
+static long long calls_of(const char *cmd)
+{
+    char key[64];
+    snprintf(key, sizeof(key), "cmdstat_%s:calls=", cmd);
+    redisReply *r = redis_server_command(&redis, "INFO commandstats");
+    assert_non_null(r);
+    const char *at = r->type == REDIS_REPLY_STRING ? strstr(r->str, key) : NULL;
+    long long n = at ? strtoll(at + strlen(key), NULL, 10) : 0;
+    freeReplyObject(r);
+    return n;
+}
+
+/* One loop turn's placements go in one create call (one INCRBY for all
+ * their ids) and their transitions in few record calls, not one per order
+ * (docs/store.md, "Writes, batched per loop turn"); a bad record among the
+ * orders of one call fails that order alone. */
+static void a_turns_writes_go_together_and_fail_alone(void **state)
+{
+    enum { N = 8 };
+    struct world_opts o = {.scale = 0.05};
+    struct world *w = world_up(&o);
+    struct outcome p[N];
+    struct order_spec spec = {
+        .item = menu_find_item(w->menu, "latte"), .mode = MODE_ASYNC, .timeout_ms = -1};
+    long long incrby = calls_of("incrby"), evalsha = calls_of("evalsha");
+    for (int i = 0; i < N; i++) { /* N placements of one order each, in one turn */
+        memset(&p[i], 0, sizeof(p[i]));
+        cafe_orders_submit(w->cafe, &spec, 1, world_on_placed, &p[i]);
+    }
+    unsigned answered = 0;
+    for (int i = 0; i < N; i++) {
+        assert_true(world_run_until(w, &p[i].done, 5000));
+        assert_int_equal(p[i].r, STORE_OK);
+        assert_int_equal(p[i].orders[0]->id, p[0].orders[0]->id + (uint64_t)i);
+        order_wait(p[i].orders[0], world_on_answer, &answered);
+    }
+    assert_int_equal(calls_of("incrby") - incrby, 1);
+    /* Broken under its brew, before any transition was written. */
+    uint64_t bad = p[3].orders[0]->id;
+    command("DEL test:order:%llu", (unsigned long long)bad);
+    command("SET test:order:%llu garbage", (unsigned long long)bad);
+    assert_true(world_wait_count(w, &answered, N));
+    assert_true(world_settle(w, 5000));
+    assert_true(world_store_stats(w).bad_records >= 1);
+    /* Redis itself, not the café's reads (they prefer its own copy). */
+    for (int i = 0; i < N; i++) {
+        if (p[i].orders[0]->id == bad)
+            continue;
+        redisReply *r = redis_server_command(&redis, "HGET test:order:%llu status",
+                                             (unsigned long long)p[i].orders[0]->id);
+        assert_non_null(r);
+        assert_int_equal(r->type, REDIS_REPLY_STRING);
+        assert_string_equal(r->str, "ready");
+        freeReplyObject(r);
+    }
+    /* a create, and the brews' starts and ends (a turn apart at most; a lease claim) */
+    assert_true(calls_of("evalsha") - evalsha <= 8); /* one per order would be 17 */
+    for (int i = 0; i < N; i++)
+        outcome_clear(&p[i]);
+    world_free(w);
+}
+
 static void a_flushed_script_cache_is_reloaded(void **state)
 {
     struct world_opts o = {.scale = 0.05};
@@ -464,6 +531,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(paused_redis_never_blocks_the_loop, setup_plain, teardown),
         cmocka_unit_test_setup_teardown(busy_redis_is_waited_out_or_cut, setup_plain, teardown),
         cmocka_unit_test_setup_teardown(bad_data_is_an_error_for_that_order, setup_plain, teardown),
+        cmocka_unit_test_setup_teardown(a_turns_writes_go_together_and_fail_alone, setup_plain,
+                                        teardown),
         cmocka_unit_test_setup_teardown(a_flushed_script_cache_is_reloaded, setup_plain, teardown),
         cmocka_unit_test_setup_teardown(a_password_and_a_database, setup_plain, teardown),
         cmocka_unit_test_setup_teardown(bad_urls_are_refused_and_nothing_listening_is_down,
