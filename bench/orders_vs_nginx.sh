@@ -24,9 +24,11 @@
 #     same listen backlog (4096).
 # Per run: req/s, % of ideal (connections / 0.1 s), p50/p99 from wrk,
 # requests per server CPU-second (utime+stime from /proc/PID/stat over the
-# measured run, every thread), and memory per brewing connection (RSS at
-# mid-run less RSS of the fresh idle server, over the connections). The
-# issue's goals are printed with a verdict. Writes
+# measured run, every thread; below each row the same split into user and
+# kernel microseconds per request, with context switches per request), and
+# memory per brewing connection (RSS at mid-run less RSS of the fresh idle
+# server, over the connections). The issue's goals are printed with a
+# verdict. Writes
 # bench/results/orders_vs_nginx.{txt,json}; with PERF=1 also
 # bench/results/orders-cafe-c<N>.perf.data and its report (.perf.txt).
 set -euo pipefail
@@ -101,9 +103,13 @@ measure() {
     [ "$name" = nginx ] || settle
     (sleep "$(awk -v d="$DUR" 'BEGIN {print d / 2}')"; bench_rss_kb "$@" >"$tmp/rss-mid") &
     local sampler=$!
-    t0=$(bench_cpu_ticks "$@")
+    local c0 c1 u0 s0 v0 n0 u1 s1 v1 n1
+    c0=$(bench_cpu_split "$@")
     r=$(wrk_orders "$url" "$conns" "$DUR" "$raw") || exit 1
-    t1=$(bench_cpu_ticks "$@")
+    c1=$(bench_cpu_split "$@")
+    read -r u0 s0 v0 n0 <<<"$c0"
+    read -r u1 s1 v1 n1 <<<"$c1"
+    t0=$((u0 + s0)) t1=$((u1 + s1))
     wait "$sampler"
     local rss_mid
     rss_mid=$(cat "$tmp/rss-mid")
@@ -122,10 +128,21 @@ measure() {
             100 * rps / ideal, p50, p99, cpu, (cpu > 0 ? reqs / cpu : 0), (r1 - r0) / c, bad }')
     echo "$row" | tee -a "$REPORT"
     read -r _ _ _ _ pct _ _ cpu per_cpu kib _ <<<"$row"
+    # Where the CPU went, per answered request: the same /proc reads for
+    # both servers (bench_cpu_split), so this splits what req/cpu-s sums.
+    local split
+    split=$(awk -v reqs="${f[requests]}" -v hz="$CLK_TCK" -v u=$((u1 - u0)) -v s=$((s1 - s0)) \
+        -v v=$((v1 - v0)) -v n=$((n1 - n0)) 'BEGIN {
+        r = reqs > 0 ? reqs : 1
+        printf "%.2f %.2f %.4f %.4f", 1e6 * u / hz / r, 1e6 * s / hz / r, v / r, n / r }')
+    local us_user us_sys vcs ncs
+    read -r us_user us_sys vcs ncs <<<"$split"
+    printf '       per request: user %s us, kernel %s us; context switches %s voluntary, %s involuntary\n' \
+        "$us_user" "$us_sys" "$vcs" "$ncs" | tee -a "$REPORT"
     JSON_RUNS+=("{\"server\":\"$name\",\"mode\":\"$mode\",\"conns\":$conns,\"ideal_rps\":$ideal,$(
         for k in requests non2xx socket_errors rps p50_ms p90_ms p99_ms max_ms duration_s; do
             printf '"%s":%s,' "$k" "${f[$k]}"
-        done)\"pct_of_ideal\":$pct,\"cpu_s\":$cpu,\"requests_per_cpu_s\":$per_cpu,\"rss_idle_kb\":$rss0,\"rss_mid_kb\":$rss_mid,\"kib_per_conn\":$kib}")
+        done)\"pct_of_ideal\":$pct,\"cpu_s\":$cpu,\"requests_per_cpu_s\":$per_cpu,\"user_us_per_request\":$us_user,\"kernel_us_per_request\":$us_sys,\"voluntary_switches_per_request\":$vcs,\"involuntary_switches_per_request\":$ncs,\"rss_idle_kb\":$rss0,\"rss_mid_kb\":$rss_mid,\"kib_per_conn\":$kib}")
     LAST_PCT=$pct LAST_P99=${f[p99_ms]} LAST_PER_CPU=$per_cpu LAST_KIB=$kib
 }
 
