@@ -35,6 +35,14 @@ struct app_metrics {
         *store_writes, *store_errors;
     struct metric_series *lag_s, *lag_last_s, *iteration_s;
     struct metric_series *latency_s[APP_NMODE_LABELS];
+    /* The requests series the last answer counted in, by its labels' route
+     * (a route table's static label: the pointer names it), mode and
+     * status: a run of alike answers skips the hash and the strcmp's. */
+    struct {
+        const char *route;
+        int mode, code;
+        struct metric_series *s;
+    } last_request;
 };
 
 /* The request that completed last, named in the lag warning: a handler that

@@ -185,9 +185,15 @@ void metrics_export_request(struct app *app, const char *route, int mode, int st
     int code = status > 0 && status < 600 ? status : 499;
     if (!codes[code][0])
         snprintf(codes[code], sizeof(codes[code]), "%d", code);
-    metrics_counter_add(
-        metrics_series(am->requests, (const char *const[]){route, app_mode_label(mi), codes[code]}),
-        1);
+    if (!am->last_request.s || am->last_request.route != route || am->last_request.mode != mi ||
+        am->last_request.code != code) {
+        am->last_request.s = metrics_series(
+            am->requests, (const char *const[]){route, app_mode_label(mi), codes[code]});
+        am->last_request.route = route;
+        am->last_request.mode = mi;
+        am->last_request.code = code;
+    }
+    metrics_counter_add(am->last_request.s, 1);
     /* Event streams last as long as the client stays: not a latency. */
     if (!stream)
         metrics_histogram_observe(am->latency_s[mi], (double)duration_ns / 1e9);

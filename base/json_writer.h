@@ -39,6 +39,21 @@ bool json_utf8_valid(const char *s, size_t n);
 /* s as a quoted JSON string; false, with nothing written, when s is not
  * valid UTF-8 (jansson's json_string() refuses it: the caller decides). */
 bool json_put_string(struct json_writer *w, const char *s);
+/* One of the program's own names (an enum's, from a table of literals:
+ * ASCII letters, digits and '_'), quoted as it is: nothing in it needs
+ * escaping or checking. tests/unit/test_order_json.c holds every such name
+ * to json_put_string()'s text. */
+static inline void json_put_name(struct json_writer *w, const char *s)
+{
+    size_t n = strlen(s);
+    if (w->cap - w->len < n + 2)
+        json_writer_grow(w, n + 2);
+    char *o = w->buf + w->len;
+    o[0] = '"';
+    memcpy(o + 1, s, n);
+    o[n + 1] = '"';
+    w->len += n + 2;
+}
 /* s as a string, or null when it is NULL or not valid UTF-8. */
 void json_put_string_or_null(struct json_writer *w, const char *s);
 void json_put_int(struct json_writer *w, long long v);

@@ -55,6 +55,27 @@ bench_cpu_ticks()
     echo "$sum"
 }
 
+# bench_cpu_split PID...: "utime stime voluntary involuntary" of the
+# processes: clock ticks as bench_cpu_ticks (every thread), and context
+# switches summed over every thread (/proc/PID/status has the leader's only).
+# The same reads for every server, so the split is as fair as the total.
+bench_cpu_split()
+{
+    local u=0 s=0 p rest f
+    for p in "$@"; do
+        rest=$(cat "/proc/$p/stat")
+        rest=${rest##*) }
+        read -r -a f <<<"$rest"
+        u=$((u + f[11]))
+        s=$((s + f[12]))
+    done
+    local cs
+    cs=$(for p in "$@"; do cat /proc/"$p"/task/*/status 2>/dev/null; done |
+        awk '/^voluntary_ctxt_switches/ {v += $2} /^nonvoluntary_ctxt_switches/ {n += $2}
+             END {print v + 0, n + 0}')
+    echo "$u $s $cs"
+}
+
 # bench_rss_kb PID...: the processes' VmRSS summed, in KiB.
 bench_rss_kb()
 {

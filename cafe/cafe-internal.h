@@ -24,6 +24,7 @@ struct cafe {
     struct cafe_config cfg;
     struct order_store *store;
     unsigned creating; /* admitted orders the store has not confirmed yet */
+    bool submitting;   /* inside order_store_create(): a store answering in there (memory) */
 
     /* Scheduling. kick is a zero-timeout timer: it fires on the next loop
      * turn, after pending I/O, and starts what the queues hold. */

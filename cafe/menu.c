@@ -256,10 +256,17 @@ static int flavours_parse(struct menu *m, const json_t *jf, char *err, size_t er
     return 0;
 }
 
-/* The recipe part of every order's JSON is the same for every order of the
- * item: written once here, with jansson, so it is jansson's text. */
-static void item_steps_serialise(struct item *it)
+/* The recipe part of every order's JSON, and the item's name, are the same
+ * for every order of the item: written once here, with jansson, so it is
+ * jansson's text. */
+static void item_serialise(struct item *it)
 {
+    json_t *name = json_string(it->name);
+    it->name_json = name ? json_dumps(name, JSON_ENCODE_ANY) : NULL;
+    json_decref(name);
+    if (!it->name_json) /* names are UTF-8 (they came from jansson): a programming error */
+        abort();
+    it->name_json_len = strlen(it->name_json);
     size_t len = 0, cap = 0;
     for (unsigned i = 0; i < it->nsteps; i++) {
         json_t *j = menu_step_to_json(it, i);
@@ -307,7 +314,7 @@ struct menu *menu_from_json(const json_t *root, char *err, size_t errlen)
     if (flavours_parse(m, json_object_get(root, "flavours"), err, errlen) < 0)
         goto fail;
     for (unsigned k = 0; k < m->nitems; k++)
-        item_steps_serialise(&m->items[k]);
+        item_serialise(&m->items[k]);
     return m;
 fail:
     menu_free(m);
@@ -352,8 +359,10 @@ struct menu *menu_load_file(const char *path, char *err, size_t errlen)
 
 void menu_free(struct menu *m)
 {
-    for (unsigned i = 0; m && i < m->nitems; i++)
+    for (unsigned i = 0; m && i < m->nitems; i++) {
         free(m->items[i].steps_json);
+        free(m->items[i].name_json);
+    }
     free(m);
 }
 

@@ -40,6 +40,10 @@ struct item {
      * step i is steps_json[steps_json_at[i] .. steps_json_at[i + 1]). */
     char *steps_json;
     uint32_t steps_json_at[MENU_MAX_STEPS + 1];
+    /* The name as a JSON string (quotes and escapes), jansson's text, made
+     * at load: every order's answer carries it. */
+    char *name_json;
+    size_t name_json_len;
 };
 
 struct menu {

@@ -61,7 +61,7 @@ static void put_steps(struct json_writer *w, const struct order *o)
         json_put(w, it->steps_json + it->steps_json_at[i],
                  it->steps_json_at[i + 1] - it->steps_json_at[i]);
         JSON_PUT_LIT(w, ",\"status\":");
-        json_put_string(w, step_status_name(st->status));
+        json_put_name(w, step_status_name(st->status));
         JSON_PUT_LIT(w, ",\"start_ms\":");
         put_ms_or_null(w, st->start_ms >= 0, st->start_ms);
         JSON_PUT_LIT(w, ",\"end_ms\":");
@@ -71,7 +71,10 @@ static void put_steps(struct json_writer *w, const struct order *o)
         JSON_PUT_LIT(w, ",\"late_ms\":");
         put_ms_or_null(w, l->late_known, l->late_ms);
         JSON_PUT_LIT(w, ",\"waited_for\":");
-        json_put_string_or_null(w, waited);
+        if (waited)
+            json_put_name(w, waited);
+        else
+            JSON_PUT_LIT(w, "null");
         if (l->held_by.what) {
             char label[192];
             timeline_label_format(&l->held_by, label, sizeof(label));
@@ -103,7 +106,7 @@ bool order_json_write(struct json_writer *w, const struct order *o)
     JSON_PUT_LIT(w, "{\"id\":");
     json_put_int(w, (long long)o->id);
     JSON_PUT_LIT(w, ",\"item\":");
-    ok &= json_put_string(w, o->item->name);
+    json_put(w, o->item->name_json, o->item->name_json_len);
     JSON_PUT_LIT(w, ",\"flavour\":");
     json_put_string_or_null(w, o->flavour);
     /* Customer names from a query string may not be UTF-8: null rather than
@@ -111,9 +114,9 @@ bool order_json_write(struct json_writer *w, const struct order *o)
     JSON_PUT_LIT(w, ",\"customer\":");
     json_put_string_or_null(w, o->customer);
     JSON_PUT_LIT(w, ",\"mode\":");
-    json_put_string(w, brew_mode_name(o->mode));
+    json_put_name(w, brew_mode_name(o->mode));
     JSON_PUT_LIT(w, ",\"status\":");
-    json_put_string(w, order_status_name(o->status));
+    json_put_name(w, order_status_name(o->status));
     JSON_PUT_LIT(w, ",\"replica\":");
     ok &= json_put_string(w, o->replica);
     JSON_PUT_LIT(w, ",\"times\":{\"accepted\":");

@@ -81,7 +81,7 @@ static int on_url_complete(llhttp_t *ll)
                     p->limits->max_uri_bytes);
     if (ll->method == HTTP_CONNECT) /* authority-form: we are not a proxy */
         return fail(p, 501, "Not Implemented", "CONNECT is not supported");
-    if (!strncasecmp(t, "http://", 7) || !strncasecmp(t, "https://", 8)) {
+    if ((t[0] | 0x20) == 'h' && (!strncasecmp(t, "http://", 7) || !strncasecmp(t, "https://", 8))) {
         const char *slash = strchr(strstr(t, "//") + 2, '/');
         t = slash ? slash : "/";
     }

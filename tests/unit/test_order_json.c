@@ -299,6 +299,33 @@ static void integers_as_jansson_writes_them(void **state)
     }
 }
 
+/* json_put_name() quotes without escaping: every name it is given must be
+ * one json_put_string() writes the same. Catches: a name with a byte that
+ * needs an escape, or a name function json_put_name() is wrongly used for. */
+static void check_name(const char *s)
+{
+    char a[8], b[8]; /* shorter than some names: both grow */
+    struct json_writer wa = JSON_WRITER_ON(a), wb = JSON_WRITER_ON(b);
+    json_put_name(&wa, s);
+    assert_true(json_put_string(&wb, s));
+    assert_int_equal(wa.len, wb.len);
+    assert_memory_equal(wa.buf, wb.buf, wa.len);
+    json_writer_free(&wa);
+    json_writer_free(&wb);
+}
+
+static void own_names_need_no_escaping(void **state)
+{
+    for (int m = 0; m < BREW_NMODES; m++)
+        check_name(brew_mode_name((enum brew_mode)m));
+    for (int s = 0; s < ORDER_NSTATUSES; s++)
+        check_name(order_status_name((enum order_status)s));
+    for (int s = STEP_PENDING; s <= STEP_DROPPED; s++)
+        check_name(step_status_name((enum step_status)s));
+    check_name(late_cause_name(LATE_LOOP));
+    check_name(late_cause_name(LATE_BARISTA));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -307,6 +334,7 @@ int main(void)
         cmocka_unit_test(a_cut_message_stays_utf8),
         cmocka_unit_test(strings_as_jansson_takes_them),
         cmocka_unit_test(integers_as_jansson_writes_them),
+        cmocka_unit_test(own_names_need_no_escaping),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
