@@ -28,23 +28,29 @@ enum field {
 };
 _Static_assert(F_COUNT == ORDER_RECORD_FIELDS, "one slot per field");
 
-static const char *const field_names[F_COUNT] = {[F_V] = "v",
-                                                 [F_ID] = "id",
-                                                 [F_REPLICA] = "replica",
-                                                 [F_ITEM] = "item",
-                                                 [F_FLAVOUR] = "flavour",
-                                                 [F_CUSTOMER] = "customer",
-                                                 [F_MODE] = "mode",
-                                                 [F_STATUS] = "status",
-                                                 [F_TIMED_OUT] = "timed_out",
-                                                 [F_REASON] = "reason",
-                                                 [F_ACCEPTED] = "accepted",
-                                                 [F_STARTED] = "started",
-                                                 [F_FINISHED] = "finished",
-                                                 [F_STEPS] = "steps"};
-
-/* Their lengths (strlen per field per lookup was most of a decode). */
-static const unsigned char field_lens[F_COUNT] = {1, 2, 7, 4, 7, 8, 4, 6, 9, 6, 8, 7, 8, 5};
+/* Each field's name and its length (strlen per field per lookup was most
+ * of a decode), the length taken from the literal. */
+#define FIELD(f, name) [f] = {name, sizeof(name) - 1}
+static const struct {
+    const char *name;
+    unsigned char len;
+} fields[F_COUNT] = {
+    FIELD(F_V, "v"),
+    FIELD(F_ID, "id"),
+    FIELD(F_REPLICA, "replica"),
+    FIELD(F_ITEM, "item"),
+    FIELD(F_FLAVOUR, "flavour"),
+    FIELD(F_CUSTOMER, "customer"),
+    FIELD(F_MODE, "mode"),
+    FIELD(F_STATUS, "status"),
+    FIELD(F_TIMED_OUT, "timed_out"),
+    FIELD(F_REASON, "reason"),
+    FIELD(F_ACCEPTED, "accepted"),
+    FIELD(F_STARTED, "started"),
+    FIELD(F_FINISHED, "finished"),
+    FIELD(F_STEPS, "steps"),
+};
+#undef FIELD
 
 /* Step statuses as one letter each, indexed by enum step_status. */
 static const char step_letters[] = "pqrdx";
@@ -59,8 +65,8 @@ struct encoder {
 static void put(struct encoder *e, enum field f, const char *value, size_t len)
 {
     struct order_record *r = e->r;
-    r->argv[2 * r->n] = field_names[f];
-    r->len[2 * r->n] = field_lens[f];
+    r->argv[2 * r->n] = fields[f].name;
+    r->len[2 * r->n] = fields[f].len;
     r->argv[2 * r->n + 1] = value;
     r->len[2 * r->n + 1] = len;
     r->n++;
@@ -223,7 +229,7 @@ static bool replica_char_ok(char ch)
 
 static bool field_is(int f, const char *name, size_t n)
 {
-    return field_lens[f] == n && memcmp(field_names[f], name, n) == 0;
+    return fields[f].len == n && memcmp(fields[f].name, name, n) == 0;
 }
 
 /* The field named name[0..n), trying first `next` (records come in the
@@ -246,7 +252,7 @@ static int collect(struct decoder *d, const char *const *argv, const size_t *len
         if (f < 0)
             continue; /* another version's, or a stream entry's own */
         if (d->value[f])
-            return fail(d, "field %s twice", field_names[f]);
+            return fail(d, "field %s twice", fields[f].name);
         d->value[f] = argv[2 * i + 1];
         d->len[f] = len[2 * i + 1];
     }
@@ -254,7 +260,7 @@ static int collect(struct decoder *d, const char *const *argv, const size_t *len
                                           F_MODE, F_STATUS, F_ACCEPTED, F_STEPS};
     for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
         if (!d->value[required[i]])
-            return fail(d, "no field %s (truncated record?)", field_names[required[i]]);
+            return fail(d, "no field %s (truncated record?)", fields[required[i]].name);
     if (d->len[F_V] != 1 || d->value[F_V][0] != '1')
         return fail(d, "field v: version %.*s, this café reads version 1",
                     (int)(d->len[F_V] > 16 ? 16 : d->len[F_V]), d->value[F_V]);
@@ -267,7 +273,7 @@ static int decode_enum(struct decoder *d, enum field f, int (*parse)(const char 
     char buf[MENU_NAME_MAX];
     int v = copy_name(buf, sizeof(buf), d->value[f], d->len[f]) ? parse(buf) : -1;
     if (v < 0)
-        return fail(d, "field %s: unknown value", field_names[f]);
+        return fail(d, "field %s: unknown value", fields[f].name);
     *out = v;
     return 0;
 }
@@ -276,7 +282,7 @@ static int decode_offset(struct decoder *d, enum field f, int64_t *out)
 {
     long long v = -1;
     if (d->value[f] && !parse_int(d->value[f], d->len[f], -1, INT64_MAX, &v))
-        return fail(d, "field %s: not a number of ms (or -1)", field_names[f]);
+        return fail(d, "field %s: not a number of ms (or -1)", fields[f].name);
     *out = v;
     return 0;
 }
