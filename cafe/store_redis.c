@@ -107,14 +107,12 @@ static char *cmd_room(struct cmd_buf *b, size_t n)
     return p;
 }
 
+/* v in decimal at out, which has room for 20 digits; returns how many. */
 static size_t put_digits(char *out, uint64_t v)
 {
-    char digits[24];
-    struct textbuf t = TEXTBUF(digits);
+    struct textbuf t = {out, out + 20};
     textbuf_put_uint(&t, v, 0);
-    size_t n = TEXTBUF_LEN(&t, digits);
-    memcpy(out, digits, n);
-    return n;
+    return (size_t)(t.p - out);
 }
 
 char *cmd_arg_space(struct redis_store *rs, size_t n)
@@ -160,7 +158,7 @@ void cmd_script(struct redis_store *rs, enum script_id script, bool eval)
 int cmd_send(struct redis_store *rs, struct redis_link *l, struct redis_req *rq)
 {
     struct cmd_buf *b = &rs->cmdbuf;
-    char head[CMD_HEAD];
+    char head[1 + 20 + 2]; /* an unsigned argc takes 10 digits at most: it fits CMD_HEAD */
     head[0] = '*';
     size_t n = 1 + put_digits(head + 1, b->argc);
     head[n++] = '\r';
