@@ -40,24 +40,19 @@ bench_server_bin()
 }
 
 # bench_cpu_ticks PID...: utime+stime of the processes (all their threads),
-# in clock ticks: fields 14 and 15 of /proc/PID/stat, counted after the ")"
-# that ends the command name.
+# in clock ticks (bench_cpu_split's first two).
 bench_cpu_ticks()
 {
-    local sum=0 p rest f
-    for p in "$@"; do
-        rest=$(cat "/proc/$p/stat")
-        rest=${rest##*) }
-        # after "comm) ": state is field 3, so utime/stime are words 12 and 13
-        read -r -a f <<<"$rest"
-        sum=$((sum + f[11] + f[12]))
-    done
-    echo "$sum"
+    local u s
+    read -r u s _ <<<"$(bench_cpu_split "$@")"
+    echo $((u + s))
 }
 
 # bench_cpu_split PID...: "utime stime voluntary involuntary" of the
-# processes: clock ticks as bench_cpu_ticks (every thread), and context
-# switches summed over every thread (/proc/PID/status has the leader's only).
+# processes: utime and stime in clock ticks, every thread (fields 14 and 15
+# of /proc/PID/stat, counted after the ")" that ends the command name), and
+# context switches summed over every thread (/proc/PID/status has the
+# leader's only).
 # The same reads for every server, so the split is as fair as the total.
 bench_cpu_split()
 {

@@ -153,6 +153,11 @@ cafe_stop
 redis_start
 cafe_start --time-scale 0.02 --access-log=off --store "redis://127.0.0.1:$REDIS_PORT" --store-prefix bench: \
     --replica-id bench-1
+# Listening comes before the store's connection is up: give it 5 s.
+for _ in $(seq 50); do
+    [[ $(curl -s "$CAFE_URL/healthz") == *'"ok"'* ]] && break
+    sleep 0.1
+done
 [[ $(curl -s "$CAFE_URL/healthz") == *'"ok"'* ]] || die "the Redis store is not up: $(curl -s "$CAFE_URL/healthz")"
 measure redis
 read -r red_pct red_p99 red_us red_rus red_bad <<<"$LAST"
