@@ -70,20 +70,20 @@ export function verdict(r) {
 
 // /healthz asked every 10 ms (at most 3 at a time: a browser opens 6
 // connections per server, the event stream and the order hold two) while
-// fn runs. Resolves with fn's result, how many probes went out, and the
-// stall: how much longer than the median probe the three slowest took (their
-// median). A blocked loop holds all three probes in flight; the browser's
-// own round trip, or one probe's hiccup on a busy machine, is no stall.
+// fn runs; fn is sent once ten probes have come back, so the usual round
+// trip is known before anything can block. Resolves with fn's result and each
+// probe's send and answer times (this page's clock).
 async function probing(fn) {
   let stop = false, outstanding = 0;
-  const took = [];
+  const probes = [];
   const loop = (async () => {
     while (!stop) {
       if (outstanding < 3) {
         outstanding++;
-        const t0 = now();
+        const p = { t0: now(), t1: Infinity };
+        probes.push(p);
         fetch('/healthz', { cache: 'no-store' }).then((r) => r.arrayBuffer()).catch(() => {}).finally(() => {
-          took.push(now() - t0);
+          p.t1 = now();
           outstanding--;
         });
       }
@@ -91,7 +91,8 @@ async function probing(fn) {
     }
     while (outstanding) await sleep(5);
   })();
-  await sleep(50); // probes flowing before the order arrives
+  while (probes.filter((p) => p.t1 < Infinity).length < 10) await sleep(10);
+  const sent = now();
   let result;
   try {
     result = await fn();
@@ -99,10 +100,32 @@ async function probing(fn) {
     stop = true;
     await loop;
   }
-  const sorted = took.slice().sort((a, b) => a - b);
-  const median = sorted[sorted.length >> 1] || 0;
-  const slowest = sorted.length >= 3 ? sorted.at(-2) : sorted.at(-1) || 0; // the median of the top three
-  return { result, probes: took.length, median, stall: Math.max(0, slowest - median) };
+  return { result, probes, sent };
+}
+
+// The stall of the probes that were out while [from, to] (this page's clock)
+// ran: how much longer than the usual probe (the median of the ten before
+// the order) the three slowest of them took (their median). A blocked loop
+// holds every probe of that window until it ends; one probe's hiccup on a
+// busy machine, or a pause outside the window, is no stall.
+function stallOver({ probes, sent }, from, to) {
+  const ms = (p) => p.t1 - p.t0;
+  const before = probes.filter((p) => p.t1 <= sent).map(ms).sort((a, b) => a - b);
+  const usual = before[before.length >> 1] || 0;
+  const during = probes.filter((p) => p.t0 < to && p.t1 > from).map(ms).sort((a, b) => a - b);
+  const slowest = during.length >= 3 ? during.at(-2) : during.at(-1) || 0; // the median of the top three
+  return { stall: Math.max(0, slowest - usual), usual, count: during.length };
+}
+
+// When an order's steps of one kind ran (or, for kind null, the whole brew),
+// on this page's clock: the server's offsets, anchored at the moment the
+// answer arrived, which is when the order was ready.
+function whenRan(r, kind) {
+  const o = r.json, ready = o.times.ready, started = o.times.started;
+  const steps = o.steps.filter((s) => kind === null || s.kind === kind);
+  const first = kind === null ? started : started + Math.min(...steps.map((s) => s.start_ms));
+  const last = kind === null ? ready : started + Math.max(...steps.map((s) => s.end_ms));
+  return { from: r.end - (ready - first), to: r.end - (ready - last) };
 }
 
 // Reads an NDJSON response line by line, noting when each arrived.
@@ -193,8 +216,12 @@ sleep 0.02; curl -s -o /dev/null -w 'healthz answered after %{time_total} s\\n' 
         const p = await probing(() => x.order(mode, 'lunch'));
         expectStatus(p.result, 201, `${mode} lunch`);
         rows.push(row(`${mode}: lunch ready after`, secs(lunch, mode), x.recipe(p.result.ms)));
-        rows.push(row(`${mode}: /healthz stalled for`, stall[mode], x.recipe(p.stall),
-          `the 3 slowest of ${p.probes} probes, beyond the usual ${p.median.toFixed(0)} ms`));
+        // sync blocks for the whole brew; async and thread are judged while
+        // the avocado is peeled (on the loop, or by a barista)
+        const w = whenRan(p.result, mode === 'sync' ? null : 'hands');
+        const s = stallOver(p, w.from, w.to);
+        rows.push(row(`${mode}: /healthz stalled for`, stall[mode], x.recipe(s.stall),
+          `the 3 slowest of the ${s.count} probes out while ${mode === 'sync' ? 'it brewed' : 'the avocado was peeled'}, beyond the usual ${s.usual.toFixed(0)} ms`));
       }
       return rows;
     },
