@@ -24,12 +24,14 @@ PODMAN=(podman --root "$CAFE_DOCKER_DIR/storage" --runroot "$CAFE_DOCKER_DIR/run
     --storage-driver "${CAFE_DOCKER_DRIVER:-$(podman_driver)}" --runtime runc)
 P() { "${PODMAN[@]}" "$@"; }
 
-# A TCP port nothing listens on here (containers run with --network host).
+# A TCP port no socket uses here (containers run with --network host), below
+# the ephemeral range (32768+): a client's outgoing connection may take any
+# port there between this check and the server's bind.
 host_free_port() {
     local p
     for _ in $(seq 50); do
-        p=$((20000 + RANDOM % 40000))
-        [ -n "$(ss -Htln "sport = :$p")" ] || { echo "$p"; return; }
+        p=$((20000 + RANDOM % 12000))
+        [ -n "$(ss -Htan "sport = :$p")" ] || { echo "$p"; return; }
     done
     return 1
 }
