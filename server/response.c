@@ -393,6 +393,12 @@ bool response_stream_write_ref(struct request *req, const void *data, size_t len
     return http1_sent(req);
 }
 
+size_t response_stream_unsent(struct request *req)
+{
+    struct evbuffer *out = stream_output(req);
+    return out ? evbuffer_get_length(out) : 0;
+}
+
 void response_stream_end(struct request *req)
 {
     struct evbuffer *out = req->streaming && !req->finished ? http1_output(req) : NULL;

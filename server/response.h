@@ -69,6 +69,8 @@ bool response_stream_write(struct request *req, const void *data, size_t len);
  * only for unframed (chunked=false) streams. Returns as response_stream_write. */
 bool response_stream_write_ref(struct request *req, const void *data, size_t len,
                                void (*cleanup)(const void *data, size_t len, void *arg), void *arg);
+/* Bytes queued for this stream that the client has not taken yet. */
+size_t response_stream_unsent(struct request *req);
 /* Ends the stream (last chunk); the connection then serves its next request
  * (a chunked stream) or closes (an unframed one). */
 void response_stream_end(struct request *req);

@@ -297,6 +297,13 @@ static void events_push(struct sse_hub *hub, struct sse_blob *b)
         hub->origin[0] = '\0'; /* an event left the ring: it covers less now */
 }
 
+/* What the server holds for a subscriber that cannot keep up: the events
+ * after its cursor and what its connection has not sent yet. */
+static uint64_t sub_lag(const struct sse_sub *sub, const struct sse_blob *first)
+{
+    return blob_start(first) - blob_start(sub->next) + response_stream_unsent(sub->req);
+}
+
 /* A batch is out: sub gets it now if it can take it, else its cursor moves
  * to the batch's first event -- unless it was over max_backlog behind
  * already (lag counted before this batch, so one large batch never cuts a
@@ -304,7 +311,7 @@ static void events_push(struct sse_hub *hub, struct sse_blob *b)
 static void sub_feed(struct sse_sub *sub, struct sse_blob *first, struct sse_blob *batch)
 {
     struct sse_hub *hub = sub->hub;
-    if (sub->next && blob_start(first) - blob_start(sub->next) > hub->cfg.max_backlog) {
+    if (sub->next && sub_lag(sub, first) > hub->cfg.max_backlog) {
         hub->st.cut++;
         sub_end(sub, false);
         return;

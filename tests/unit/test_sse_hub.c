@@ -362,6 +362,33 @@ static void test_stalled_reader_is_cut(void **state)
 }
 
 /* Last-Event-ID replays from the ring as the connection takes it. */
+/* What the connection has not sent counts as held: a batch handed to a
+ * reader that takes nothing, then single events, are cut once together they
+ * pass max_backlog (breaks if only the events after the cursor count: the
+ * cut then waits for another whole max_backlog of them). */
+static void test_unsent_batch_counts_as_held(void **state)
+{
+    struct sock *stalled = subscriber(SIZE_MAX, ""); /* it takes the head... */
+    stalled->room = 0;                               /* ...and nothing after it */
+    publish(15); /* one batch of ~3 KB, handed to the connection, not taken */
+    struct sse_hub_stats st;
+    sse_hub_get_stats(hub, &st);
+    uint64_t batch = st.bytes, one = batch / 15;
+    unsigned singles = 0;
+    do {
+        publish(1);
+        singles++;
+        sse_hub_get_stats(hub, &st);
+    } while (!st.cut && singles < 100);
+    assert_int_equal(st.cut, 1);
+    /* cut by the single that found the batch and the singles before it past
+     * the bound */
+    unsigned room = (unsigned)((MAX_BACKLOG - batch) / one);
+    assert_true(singles >= room && singles <= room + 2);
+    fake_advance(base, limits.write_timeout_ms);
+    assert_true(stalled->closed);
+}
+
 static void test_resume_is_pulled(void **state)
 {
     publish(6);
@@ -402,6 +429,8 @@ int main(void)
         cmocka_unit_test(test_loop_lag),
         cmocka_unit_test_setup_teardown(test_slow_reader_catches_up, stream_setup, stream_teardown),
         cmocka_unit_test_setup_teardown(test_stalled_reader_is_cut, stream_setup, stream_teardown),
+        cmocka_unit_test_setup_teardown(test_unsent_batch_counts_as_held, stream_setup,
+                                        stream_teardown),
         cmocka_unit_test_setup_teardown(test_resume_is_pulled, stream_setup, stream_teardown),
         cmocka_unit_test_setup_teardown(test_close_delivers, stream_setup, stream_teardown),
     };
