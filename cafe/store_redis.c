@@ -110,7 +110,7 @@ static char *cmd_room(struct cmd_buf *b, size_t n)
 /* v in decimal at out, which has room for 20 digits; returns how many. */
 static size_t put_digits(char *out, uint64_t v)
 {
-    struct textbuf t = {out, out + 20};
+    struct textbuf t = {.p = out, .end = out + 20};
     textbuf_put_uint(&t, v, 0);
     return (size_t)(t.p - out);
 }
@@ -158,7 +158,9 @@ void cmd_script(struct redis_store *rs, enum script_id script, bool eval)
 int cmd_send(struct redis_store *rs, struct redis_link *l, struct redis_req *rq)
 {
     struct cmd_buf *b = &rs->cmdbuf;
-    char head[1 + 20 + 2]; /* an unsigned argc takes 10 digits at most: it fits CMD_HEAD */
+    /* room for put_digits' 20; an unsigned argc has 10 at most, so the head
+     * (13 bytes at most) fits the CMD_HEAD bytes kept before the arguments */
+    char head[1 + 20 + 2];
     head[0] = '*';
     size_t n = 1 + put_digits(head + 1, b->argc);
     head[n++] = '\r';
