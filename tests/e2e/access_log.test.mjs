@@ -212,7 +212,10 @@ test('a stderr nobody reads does not stall the server: lines are dropped and cou
   const said = notes.reduce((a, b) => a + b, 0);
   assert.ok(said >= dropped, `the notes say ${said} lines were dropped, the metric ${dropped} earlier`);
   const access = lines.filter((l) => l.kind === 'access');
-  assert.equal(access.length + said, requests, 'every request either logged or counted as dropped');
+  const twice = access.map((l) => l.target).filter((x, i, all) => all.indexOf(x) !== i);
+  assert.deepEqual(twice, [], 'no request logged twice');
+  assert.equal(access.length + said, requests, `every request either logged or counted as dropped ` +
+    `(${access.length} logged, notes ${JSON.stringify(notes)}, metric ${dropped} before the markers)`);
   const firstNote = lines.findIndex((l) => DROPPED.test(l.line));
   const firstMarker = lines.findIndex((l) => /marker=/.test(l.line));
   assert.ok(firstNote >= 0 && firstNote < firstMarker, 'the gap is noted where it is');
